@@ -1,0 +1,147 @@
+"""Spec §1.4: the error hierarchy and its stable codes.
+
+Every failure the library reports on hostile input, on authentication, on protocol state or on
+misuse of the API is a :class:`ProtocolError` carrying a stable string ``code``. Codes are part of
+the wire contract: invalid test vectors name the code they expect and other implementations
+compare against it, so a code is never renamed; new ones are added to :data:`CODES` and to
+``spec/errors.md`` together (a test keeps the two equal).
+
+Check order is normative (decode → authenticate → state), so that every invalid input has
+exactly one expected code:
+
+* :class:`DecodeError` — the bytes do not parse into a valid structure. Raised before any
+  cryptographic operation runs on them.
+* :class:`AuthenticationError` — a tag, MAC, signature or proof does not verify. One code,
+  ``auth.failed``, for all of them, deliberately uninformative (no oracle).
+* :class:`StateError` — authentic, but not acceptable now (replay, exhausted counter, …).
+* :class:`UsageError` — the caller broke the API contract (wrong key length, bad argument).
+
+Messages (``detail``) are for humans and never contain secret material; tests assert codes.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Final
+
+__all__ = [
+    "CODES",
+    "AuthenticationError",
+    "DecodeError",
+    "ProtocolError",
+    "StateError",
+    "UsageError",
+]
+
+
+class ProtocolError(Exception):
+    """Base class of every error the library raises on purpose; ``code`` is stable."""
+
+    prefix: ClassVar[str] = ""
+    code: str
+    detail: str
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        owner = CODES.get(code)
+        if owner is None or owner[0] is not type(self):
+            # A programming error inside the library: an unregistered code, or one raised
+            # through the wrong class. Fail loudly so tests catch it.
+            raise TypeError(f"{type(self).__name__} cannot carry unregistered code {code!r}")
+        self.code = code
+        self.detail = detail
+        super().__init__(f"{code}: {detail}" if detail else code)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.code, self.detail))
+
+
+class DecodeError(ProtocolError):
+    """Spec §1.4: bytes that do not parse; raised before any cryptography runs on them."""
+
+    prefix = "decode."
+
+
+class AuthenticationError(ProtocolError):
+    """Spec §1.4: a tag, MAC, signature or proof did not verify (always ``auth.failed``)."""
+
+    prefix = "auth."
+
+    def __init__(self, code: str = "auth.failed", detail: str = "") -> None:
+        super().__init__(code, detail)
+
+
+class StateError(ProtocolError):
+    """Spec §1.4: authentic input that is not acceptable in the current state."""
+
+    prefix = "state."
+
+
+class UsageError(ProtocolError):
+    """Spec §1.4: the caller broke the API contract."""
+
+    prefix = "usage."
+
+
+#: Every code, its class and its trigger. ``spec/errors.md`` lists exactly these.
+CODES: Final[dict[str, tuple[type[ProtocolError], str]]] = {
+    # --- decode: codec (spec §2) ---
+    "decode.truncated": (DecodeError, "input ends inside a data item"),
+    "decode.trailing": (DecodeError, "bytes remain after the top-level data item"),
+    "decode.too_large": (DecodeError, "input longer than the limit for this structure"),
+    "decode.too_deep": (DecodeError, "arrays and maps nested deeper than the limit"),
+    "decode.non_minimal": (DecodeError, "an integer, length or count not in its shortest form"),
+    "decode.unsorted_keys": (
+        DecodeError,
+        "map keys not in bytewise lexicographic order of their encodings",
+    ),
+    "decode.duplicate_key": (DecodeError, "a map key appears twice"),
+    "decode.indefinite": (DecodeError, "an indefinite-length string, array or map"),
+    "decode.tag": (DecodeError, "a tag (major type 6)"),
+    "decode.float": (DecodeError, "a floating-point number"),
+    "decode.simple": (DecodeError, "a simple value other than false and true (null included)"),
+    "decode.reserved": (DecodeError, "additional information 28, 29 or 30 (reserved)"),
+    "decode.invalid_utf8": (DecodeError, "a text string that is not valid UTF-8"),
+    "decode.key_type": (DecodeError, "a map key that is neither an integer nor a text string"),
+    "decode.int_range": (DecodeError, "an integer outside the signed or unsigned 64-bit range"),
+    "decode.noncanonical": (
+        DecodeError,
+        "well-formed, but re-encoding it deterministically gives different bytes",
+    ),
+    # --- decode: typed message layer (spec §2.4) ---
+    "decode.type": (DecodeError, "a value of the wrong CBOR type for its field or structure"),
+    "decode.version": (DecodeError, "a structure version this implementation does not support"),
+    "decode.missing_field": (DecodeError, "a required map key is absent"),
+    "decode.unknown_field": (DecodeError, "a map key the structure does not define"),
+    "decode.length": (DecodeError, "a byte or text string of the wrong length for its field"),
+    "decode.range": (DecodeError, "an integer outside the range allowed for its field"),
+    "decode.count": (DecodeError, "an array with more or fewer elements than its field allows"),
+    # --- decode: key material (spec §3, §4) ---
+    "decode.bad_key": (
+        DecodeError,
+        "a public key that is not a valid encoding (ML-KEM modulus check, non-canonical point)",
+    ),
+    "decode.low_order": (
+        DecodeError,
+        "an X25519 or Ed25519 public key of small order (X25519 result would be all zero)",
+    ),
+    "decode.bad_element": (
+        DecodeError,
+        "a ristretto255 element that is non-canonical or the identity, or a scalar >= L",
+    ),
+    # --- auth ---
+    "auth.failed": (
+        AuthenticationError,
+        "an AEAD tag, MAC, signature or proof did not verify",
+    ),
+    # --- state ---
+    "state.sequence_overflow": (
+        StateError,
+        "an HPKE context's sequence number would exceed its maximum",
+    ),
+    # --- usage ---
+    "usage.bad_argument": (UsageError, "an argument of the wrong length, type or range"),
+    "usage.export_only": (UsageError, "seal or open on an HPKE export-only context"),
+    "usage.rng": (UsageError, "the injected rng returned the wrong number of bytes"),
+}
+
+for _code, (_cls, _trigger) in CODES.items():
+    assert _code.startswith(_cls.prefix), _code

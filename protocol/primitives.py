@@ -1,0 +1,512 @@
+"""Spec §3: cryptographic primitives — the only module that imports cryptography libraries.
+
+Everything above this module works on ``bytes`` and calls the functions here, so that the set of
+algorithms, their parameters and their failure behaviour are decided in one place:
+
+* X25519 (RFC 7748). Public keys are 32 bytes; bit 255 of a received u-coordinate is masked as
+  RFC 7748 requires. A shared secret of all zeros (the peer's key has small order) raises
+  ``DecodeError("decode.low_order")``: the input was not a usable public key.
+* Ed25519 (RFC 8032), **strict verification** (spec §3.3): a signature is accepted only if
+  ``S < L``, ``A`` and ``R`` are canonical encodings of points not of small order, and the
+  cofactorless equation ``[S]B = R + [k]A`` holds. This is libsodium's
+  ``crypto_sign_verify_detached`` policy, also that of ed25519-dalek's ``verify_strict``.
+  Signing uses pyca/cryptography; verification uses libsodium through PyNaCl.
+* HKDF-SHA256 (RFC 5869) and HMAC-SHA256 (RFC 2104); tags are compared in constant time.
+* AEADs: ChaCha20-Poly1305 (RFC 8439), AES-GCM with 128- or 256-bit keys (SP 800-38D, 96-bit
+  nonces only), XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha, libsodium). Every failure to open
+  is ``AuthenticationError("auth.failed")``.
+* ML-KEM-768 (FIPS 203). Decapsulation keys are kept as their 64-byte seed ``d || z``; encapsulation
+  keys are checked (length and the §7.2 modulus check) before use, else ``decode.bad_key``.
+  pyca/cryptography draws the encapsulation randomness itself, so encapsulation is not
+  reproducible: vectors record the ciphertext and the shared secret instead.
+* ristretto255 (RFC 9496) through rbcl (libsodium, constant time): :class:`Element` and
+  :class:`Scalar` validate their encodings on construction.
+
+Randomness is never drawn here from a global source: functions that need it take
+``rng: Rng``, a callable returning exactly the number of bytes asked for. :func:`system_rng` is
+the operating system's generator, for the edges of the program (CLI, demo) to pass in.
+
+Python cannot wipe memory: secret ``bytes`` objects live until the garbage collector frees them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac as _hmac
+import os
+from collections.abc import Callable
+from typing import Final
+
+import nacl.bindings as _sodium
+import nacl.exceptions as _nacl_exc
+import rbcl as _rbcl
+from cryptography.exceptions import InvalidSignature as _InvalidSignature
+from cryptography.exceptions import InvalidTag as _InvalidTag
+from cryptography.hazmat.primitives.asymmetric import ed25519 as _ed25519
+from cryptography.hazmat.primitives.asymmetric import mlkem as _mlkem
+from cryptography.hazmat.primitives.asymmetric import x25519 as _x25519
+from cryptography.hazmat.primitives.ciphers import aead as _aead
+
+from .errors import AuthenticationError, DecodeError, UsageError
+
+__all__ = [
+    "AEAD_TAG_SIZE",
+    "AES_GCM_NONCE_SIZE",
+    "CHACHA20_POLY1305_NONCE_SIZE",
+    "ED25519_PUBLIC_KEY_SIZE",
+    "ED25519_SEED_SIZE",
+    "ED25519_SIGNATURE_SIZE",
+    "HASH_SIZE",
+    "MLKEM768_CIPHERTEXT_SIZE",
+    "MLKEM768_PUBLIC_KEY_SIZE",
+    "MLKEM768_SEED_SIZE",
+    "MLKEM768_SHARED_SECRET_SIZE",
+    "RISTRETTO255_ELEMENT_SIZE",
+    "RISTRETTO255_ORDER",
+    "RISTRETTO255_SCALAR_SIZE",
+    "X25519_KEY_SIZE",
+    "XCHACHA20_POLY1305_NONCE_SIZE",
+    "Element",
+    "Rng",
+    "Scalar",
+    "aes_gcm_open",
+    "aes_gcm_seal",
+    "chacha20_poly1305_open",
+    "chacha20_poly1305_seal",
+    "ct_equal",
+    "ed25519_public_key",
+    "ed25519_sign",
+    "ed25519_verify",
+    "ed25519_verify_lenient",
+    "hkdf",
+    "hkdf_expand",
+    "hkdf_extract",
+    "hmac_sha256",
+    "hmac_sha256_verify",
+    "mlkem768_check_public_key",
+    "mlkem768_decapsulate",
+    "mlkem768_encapsulate",
+    "mlkem768_public_key",
+    "random_bytes",
+    "sha256",
+    "sha512",
+    "system_rng",
+    "x25519",
+    "x25519_public_key",
+    "xchacha20_poly1305_open",
+    "xchacha20_poly1305_seal",
+]
+
+#: A source of randomness: ``rng(n)`` returns exactly ``n`` bytes.
+Rng = Callable[[int], bytes]
+
+HASH_SIZE: Final = 32
+X25519_KEY_SIZE: Final = 32
+ED25519_SEED_SIZE: Final = 32
+ED25519_PUBLIC_KEY_SIZE: Final = 32
+ED25519_SIGNATURE_SIZE: Final = 64
+AEAD_TAG_SIZE: Final = 16
+CHACHA20_POLY1305_NONCE_SIZE: Final = 12
+AES_GCM_NONCE_SIZE: Final = 12
+XCHACHA20_POLY1305_NONCE_SIZE: Final = 24
+MLKEM768_SEED_SIZE: Final = 64
+MLKEM768_PUBLIC_KEY_SIZE: Final = 1184
+MLKEM768_CIPHERTEXT_SIZE: Final = 1088
+MLKEM768_SHARED_SECRET_SIZE: Final = 32
+RISTRETTO255_ELEMENT_SIZE: Final = 32
+RISTRETTO255_SCALAR_SIZE: Final = 32
+#: RFC 5869: HKDF-Expand output is at most 255 hash lengths.
+_HKDF_MAX_OUTPUT: Final = 255 * HASH_SIZE
+#: The order of the ristretto255 group (RFC 9496 §4.1).
+RISTRETTO255_ORDER: Final = 2**252 + 27742317777372353535851937790883648493
+
+_ZERO32: Final = bytes(32)
+
+
+def _require_len(name: str, value: bytes, size: int) -> None:
+    if not isinstance(value, bytes | bytearray | memoryview) or len(value) != size:
+        raise UsageError("usage.bad_argument", f"{name} must be {size} bytes")
+
+
+def system_rng(n: int) -> bytes:
+    """The operating system's CSPRNG, for callers at the edge to pass as ``rng``."""
+    return os.urandom(n)
+
+
+def random_bytes(rng: Rng, n: int) -> bytes:
+    """Spec §3.1: draw ``n`` bytes from an injected ``rng``, checking that it honoured the size."""
+    out = rng(n)
+    if not isinstance(out, bytes) or len(out) != n:
+        raise UsageError("usage.rng", f"rng returned the wrong number of bytes (wanted {n})")
+    return out
+
+
+def ct_equal(a: bytes, b: bytes) -> bool:
+    """Constant-time comparison of two byte strings (timing depends on lengths only)."""
+    return _hmac.compare_digest(a, b)
+
+
+# --- hashes, HMAC, HKDF (spec §3.2) ------------------------------------------------------------
+
+
+def sha256(data: bytes) -> bytes:
+    """SHA-256 (FIPS 180-4)."""
+    return hashlib.sha256(data).digest()
+
+
+def sha512(data: bytes) -> bytes:
+    """SHA-512 (FIPS 180-4)."""
+    return hashlib.sha512(data).digest()
+
+
+def hmac_sha256(key: bytes, data: bytes) -> bytes:
+    """HMAC-SHA256 (RFC 2104), full 32-byte tag."""
+    return _hmac.digest(key, data, "sha256")
+
+
+def hmac_sha256_verify(key: bytes, data: bytes, tag: bytes) -> None:
+    """Spec §3.2: check an HMAC-SHA256 tag (16 to 32 bytes, truncated) in constant time."""
+    if not 16 <= len(tag) <= HASH_SIZE:
+        raise AuthenticationError()
+    if not _hmac.compare_digest(_hmac.digest(key, data, "sha256")[: len(tag)], tag):
+        raise AuthenticationError()
+
+
+def hkdf_extract(salt: bytes, ikm: bytes) -> bytes:
+    """HKDF-Extract with SHA-256 (RFC 5869 §2.2); an empty salt means 32 zero bytes."""
+    return _hmac.digest(salt if salt else _ZERO32, ikm, "sha256")
+
+
+def hkdf_expand(prk: bytes, info: bytes, length: int) -> bytes:
+    """HKDF-Expand with SHA-256 (RFC 5869 §2.3); ``length`` at most 8160 bytes."""
+    if not 0 <= length <= _HKDF_MAX_OUTPUT:
+        raise UsageError("usage.bad_argument", "HKDF output length out of range")
+    if len(prk) < HASH_SIZE:
+        raise UsageError("usage.bad_argument", "HKDF PRK shorter than the hash length")
+    out = bytearray()
+    block = b""
+    counter = 1
+    while len(out) < length:
+        block = _hmac.digest(prk, block + info + bytes((counter,)), "sha256")
+        out += block
+        counter += 1
+    return bytes(out[:length])
+
+
+def hkdf(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
+    """HKDF-SHA256 (RFC 5869): Expand(Extract(salt, ikm), info, length)."""
+    return hkdf_expand(hkdf_extract(salt, ikm), info, length)
+
+
+# --- AEADs (spec §3.4) --------------------------------------------------------------------------
+
+
+def chacha20_poly1305_seal(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """ChaCha20-Poly1305 (RFC 8439): returns ``ciphertext || tag``."""
+    _require_len("key", key, 32)
+    _require_len("nonce", nonce, CHACHA20_POLY1305_NONCE_SIZE)
+    return _aead.ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad)
+
+
+def chacha20_poly1305_open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+    """ChaCha20-Poly1305 (RFC 8439) open; any failure is ``auth.failed``."""
+    _require_len("key", key, 32)
+    _require_len("nonce", nonce, CHACHA20_POLY1305_NONCE_SIZE)
+    try:
+        return _aead.ChaCha20Poly1305(key).decrypt(nonce, ciphertext, aad)
+    except _InvalidTag:
+        raise AuthenticationError() from None
+
+
+def _aes_gcm(key: bytes, nonce: bytes) -> _aead.AESGCM:
+    if len(key) not in (16, 32):
+        raise UsageError("usage.bad_argument", "AES-GCM key must be 16 or 32 bytes")
+    _require_len("nonce", nonce, AES_GCM_NONCE_SIZE)
+    return _aead.AESGCM(key)
+
+
+def aes_gcm_seal(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """AES-GCM (SP 800-38D) with a 16- or 32-byte key and a 96-bit nonce; ``ct || tag``."""
+    return _aes_gcm(key, nonce).encrypt(nonce, plaintext, aad)
+
+
+def aes_gcm_open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+    """AES-GCM open; any failure is ``auth.failed``."""
+    cipher = _aes_gcm(key, nonce)
+    try:
+        return cipher.decrypt(nonce, ciphertext, aad)
+    except _InvalidTag:
+        raise AuthenticationError() from None
+
+
+def xchacha20_poly1305_seal(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha, libsodium): returns ``ct || tag``."""
+    _require_len("key", key, 32)
+    _require_len("nonce", nonce, XCHACHA20_POLY1305_NONCE_SIZE)
+    out: bytes = _sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, aad, nonce, key)
+    return out
+
+
+def xchacha20_poly1305_open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+    """XChaCha20-Poly1305 open; any failure is ``auth.failed``."""
+    _require_len("key", key, 32)
+    _require_len("nonce", nonce, XCHACHA20_POLY1305_NONCE_SIZE)
+    if len(ciphertext) < AEAD_TAG_SIZE:
+        raise AuthenticationError()
+    try:
+        out: bytes = _sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, aad, nonce, key)
+    except _nacl_exc.CryptoError:
+        raise AuthenticationError() from None
+    return out
+
+
+# --- X25519 (spec §3.5) -------------------------------------------------------------------------
+
+
+def x25519_public_key(private_key: bytes) -> bytes:
+    """X25519 public key of a 32-byte private key (clamped as RFC 7748 §5 requires)."""
+    _require_len("private key", private_key, X25519_KEY_SIZE)
+    sk = _x25519.X25519PrivateKey.from_private_bytes(private_key)
+    return sk.public_key().public_bytes_raw()
+
+
+def x25519(private_key: bytes, public_key: bytes) -> bytes:
+    """Spec §3.5: X25519(sk, pk); an all-zero result raises ``decode.low_order``."""
+    _require_len("private key", private_key, X25519_KEY_SIZE)
+    if not isinstance(public_key, bytes) or len(public_key) != X25519_KEY_SIZE:
+        raise DecodeError("decode.length", "X25519 public key must be 32 bytes")
+    sk = _x25519.X25519PrivateKey.from_private_bytes(private_key)
+    try:
+        shared = sk.exchange(_x25519.X25519PublicKey.from_public_bytes(public_key))
+    except ValueError:
+        # pyca/cryptography refuses an all-zero result itself.
+        raise DecodeError("decode.low_order", "X25519 public key of small order") from None
+    if _hmac.compare_digest(shared, _ZERO32):  # pragma: no cover - defence in depth
+        raise DecodeError("decode.low_order", "X25519 public key of small order")
+    return shared
+
+
+# --- Ed25519 (spec §3.3) ------------------------------------------------------------------------
+
+
+def ed25519_public_key(seed: bytes) -> bytes:
+    """Ed25519 public key ``A`` of a 32-byte private seed (RFC 8032 §5.1.5)."""
+    _require_len("seed", seed, ED25519_SEED_SIZE)
+    return _ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+
+
+def ed25519_sign(seed: bytes, message: bytes) -> bytes:
+    """Ed25519 signature (RFC 8032 §5.1.6, deterministic) by the key with this seed."""
+    _require_len("seed", seed, ED25519_SEED_SIZE)
+    return _ed25519.Ed25519PrivateKey.from_private_bytes(seed).sign(message)
+
+
+def ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> None:
+    """Spec §3.3: strict Ed25519 verification; any failure is ``auth.failed``.
+
+    Rejects ``S >= L``, non-canonical or small-order ``A`` and ``R``, and uses the cofactorless
+    equation (libsodium ``crypto_sign_verify_detached``). Wrong lengths fail the same way: the
+    caller learns only that the signature did not verify.
+    """
+    if (
+        not isinstance(public_key, bytes)
+        or len(public_key) != ED25519_PUBLIC_KEY_SIZE
+        or not isinstance(signature, bytes)
+        or len(signature) != ED25519_SIGNATURE_SIZE
+    ):
+        raise AuthenticationError()
+    try:
+        _sodium.crypto_sign_open(signature + message, public_key)
+    except (_nacl_exc.BadSignatureError, _nacl_exc.CryptoError, ValueError):
+        raise AuthenticationError() from None
+
+
+def ed25519_verify_lenient(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """RFC 8032 verification as OpenSSL does it; for tests that compare the two policies."""
+    try:
+        _ed25519.Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (_InvalidSignature, ValueError):
+        return False
+    return True
+
+
+# --- ML-KEM-768 (spec §3.6) ---------------------------------------------------------------------
+
+
+def _mlkem_public(public_key: bytes) -> _mlkem.MLKEM768PublicKey:
+    if not isinstance(public_key, bytes) or len(public_key) != MLKEM768_PUBLIC_KEY_SIZE:
+        raise DecodeError("decode.length", "ML-KEM-768 public key must be 1184 bytes")
+    try:
+        return _mlkem.MLKEM768PublicKey.from_public_bytes(public_key)
+    except ValueError:
+        raise DecodeError("decode.bad_key", "ML-KEM-768 key fails the modulus check") from None
+
+
+def mlkem768_check_public_key(public_key: bytes) -> None:
+    """Spec §3.6: FIPS 203 §7.2 input check of an encapsulation key (length and modulus)."""
+    _mlkem_public(public_key)
+
+
+def mlkem768_public_key(seed: bytes) -> bytes:
+    """ML-KEM-768 encapsulation key of the decapsulation key with seed ``d || z`` (64 bytes)."""
+    _require_len("seed", seed, MLKEM768_SEED_SIZE)
+    return _mlkem.MLKEM768PrivateKey.from_seed_bytes(seed).public_key().public_bytes_raw()
+
+
+def mlkem768_encapsulate(public_key: bytes) -> tuple[bytes, bytes]:
+    """ML-KEM-768 Encaps: returns ``(shared_secret, ciphertext)``; randomness is the library's."""
+    shared, ciphertext = _mlkem_public(public_key).encapsulate()
+    return shared, ciphertext
+
+
+def mlkem768_decapsulate(seed: bytes, ciphertext: bytes) -> bytes:
+    """ML-KEM-768 Decaps with implicit rejection: a wrong ciphertext yields an unrelated key."""
+    _require_len("seed", seed, MLKEM768_SEED_SIZE)
+    if not isinstance(ciphertext, bytes) or len(ciphertext) != MLKEM768_CIPHERTEXT_SIZE:
+        raise DecodeError("decode.length", "ML-KEM-768 ciphertext must be 1088 bytes")
+    return _mlkem.MLKEM768PrivateKey.from_seed_bytes(seed).decapsulate(ciphertext)
+
+
+# --- ristretto255 (spec §3.7) -------------------------------------------------------------------
+
+
+class Scalar:
+    """Spec §3.7: a ristretto255 scalar, canonical (``< L``), little-endian 32 bytes.
+
+    A scalar is often a secret (an OPRF key, a blind): its ``repr`` hides the value and it
+    cannot be pickled. ``to_bytes()`` is the explicit export.
+    """
+
+    __slots__ = ("_b",)
+    _b: bytes
+
+    def __init__(self, encoded: bytes) -> None:
+        if not isinstance(encoded, bytes) or len(encoded) != RISTRETTO255_SCALAR_SIZE:
+            raise DecodeError("decode.bad_element", "scalar must be 32 bytes")
+        if int.from_bytes(encoded, "little") >= RISTRETTO255_ORDER:
+            raise DecodeError("decode.bad_element", "scalar is not reduced modulo L")
+        object.__setattr__(self, "_b", encoded)
+
+    @classmethod
+    def from_wide(cls, wide: bytes) -> Scalar:
+        """Reduce 64 bytes (little-endian) modulo L (RFC 9496 §4.4 / RFC 9497 HashToScalar)."""
+        _require_len("wide scalar", wide, 64)
+        return cls(_rbcl.crypto_core_ristretto255_scalar_reduce(wide))
+
+    @classmethod
+    def random(cls, rng: Rng) -> Scalar:
+        """A uniformly random non-zero scalar from 64 bytes of ``rng``."""
+        while True:
+            s = cls.from_wide(random_bytes(rng, 64))
+            if not s.is_zero():
+                return s
+
+    def to_bytes(self) -> bytes:
+        return self._b
+
+    def is_zero(self) -> bool:
+        return _hmac.compare_digest(self._b, _ZERO32)
+
+    def invert(self) -> Scalar:
+        if self.is_zero():
+            raise UsageError("usage.bad_argument", "zero has no inverse")
+        return Scalar(_rbcl.crypto_core_ristretto255_scalar_invert(self._b))
+
+    def __add__(self, other: Scalar) -> Scalar:
+        return Scalar(_rbcl.crypto_core_ristretto255_scalar_add(self._b, other._b))
+
+    def __sub__(self, other: Scalar) -> Scalar:
+        return Scalar(_rbcl.crypto_core_ristretto255_scalar_sub(self._b, other._b))
+
+    def __mul__(self, other: Scalar) -> Scalar:
+        return Scalar(_rbcl.crypto_core_ristretto255_scalar_mul(self._b, other._b))
+
+    def __neg__(self) -> Scalar:
+        return Scalar(_rbcl.crypto_core_ristretto255_scalar_negate(self._b))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Scalar) and _hmac.compare_digest(self._b, other._b)
+
+    def __hash__(self) -> int:
+        raise TypeError("scalars are not hashable")
+
+    def __repr__(self) -> str:
+        return "Scalar(<redacted>)"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("secret values cannot be pickled; export them explicitly")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Scalar is immutable")
+
+
+class Element:
+    """Spec §3.7: a ristretto255 group element other than the identity, canonically encoded.
+
+    Decoding rejects non-canonical encodings and the identity with ``decode.bad_element``.
+    """
+
+    __slots__ = ("_b",)
+    _b: bytes
+
+    def __init__(self, encoded: bytes) -> None:
+        if not isinstance(encoded, bytes) or len(encoded) != RISTRETTO255_ELEMENT_SIZE:
+            raise DecodeError("decode.bad_element", "element must be 32 bytes")
+        if not _rbcl.crypto_core_ristretto255_is_valid_point(encoded):
+            raise DecodeError("decode.bad_element", "not a canonical non-identity element")
+        object.__setattr__(self, "_b", encoded)
+
+    @classmethod
+    def _trusted(cls, encoded: bytes) -> Element:
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "_b", encoded)
+        return obj
+
+    @classmethod
+    def from_uniform_bytes(cls, uniform: bytes) -> Element:
+        """RFC 9496 §4.3.4 element derivation from 64 uniform bytes (one-way map, twice)."""
+        _require_len("uniform bytes", uniform, 64)
+        out = _rbcl.crypto_core_ristretto255_from_hash(uniform)
+        if _hmac.compare_digest(out, _ZERO32):
+            raise DecodeError("decode.bad_element", "hash mapped to the identity")
+        return cls._trusted(out)
+
+    @classmethod
+    def base_mul(cls, scalar: Scalar) -> Element:
+        """``scalar * B`` for the ristretto255 generator ``B``; zero is a usage error."""
+        if scalar.is_zero():
+            raise UsageError("usage.bad_argument", "zero scalar")
+        return cls._trusted(_rbcl.crypto_scalarmult_ristretto255_base(scalar.to_bytes()))
+
+    def mul(self, scalar: Scalar) -> Element:
+        """``scalar * self``; a zero scalar is a usage error (the identity is not an Element)."""
+        if scalar.is_zero():
+            raise UsageError("usage.bad_argument", "zero scalar")
+        return Element._trusted(_rbcl.crypto_scalarmult_ristretto255(scalar.to_bytes(), self._b))
+
+    def __add__(self, other: Element) -> Element:
+        out = _rbcl.crypto_core_ristretto255_add(self._b, other._b)
+        if _hmac.compare_digest(out, _ZERO32):
+            raise UsageError("usage.bad_argument", "sum is the identity")
+        return Element._trusted(out)
+
+    def __sub__(self, other: Element) -> Element:
+        out = _rbcl.crypto_core_ristretto255_sub(self._b, other._b)
+        if _hmac.compare_digest(out, _ZERO32):
+            raise UsageError("usage.bad_argument", "difference is the identity")
+        return Element._trusted(out)
+
+    def to_bytes(self) -> bytes:
+        return self._b
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Element) and _hmac.compare_digest(self._b, other._b)
+
+    def __hash__(self) -> int:
+        return hash(self._b)
+
+    def __repr__(self) -> str:
+        return f"Element({self._b.hex()})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Element is immutable")
