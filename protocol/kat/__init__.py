@@ -1,0 +1,143 @@
+"""Spec vectors.md: Blindpost's own known-answer test suites (``vectors/*.json``).
+
+Each suite is a module in this package exposing ``SUITE`` (its name), ``generate()`` (the cases,
+deterministically, from seeded randomness only) and ``verify(case)`` (raises
+:class:`AssertionError` naming the mismatched field when this implementation disagrees with a
+case). This module adds the file header, the registry, and the deterministic RNG used by every
+generator. It performs no I/O: the CLI reads and writes the files.
+
+A suite file is ``{"suite", "format_version", "generator", "cases": [...]}``; every case carries
+``id``, ``comment``, ``flags``, ``result`` (``"valid"`` or ``"invalid"``) and ``error`` (the
+expected error code for invalid cases, else ``null``). Byte strings are lowercase hex.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ..primitives import hmac_sha256
+
+__all__ = [
+    "FORMAT_VERSION",
+    "GENERATOR",
+    "SUITES",
+    "SeededRng",
+    "SuiteResult",
+    "expect_error",
+    "generate_suite",
+    "verify_suite",
+]
+
+FORMAT_VERSION: Final = 1
+GENERATOR: Final = "blindpost-python"
+#: Suite name → module under ``protocol.kat``; the order is the order of the layers.
+SUITES: Final[dict[str, str]] = {
+    "cbor": "cbor",
+    "primitives": "primitives",
+    "keys": "keys",
+}
+
+Case = dict[str, Any]
+
+
+class SeededRng:
+    """Spec vectors.md §1.3: the deterministic byte stream every generator draws from.
+
+    Block ``i`` (from 0) is ``HMAC-SHA256(key=seed, "Blindpost-KAT-RNG" || u64be(i))``;
+    the stream is the concatenation of the blocks and ``rng(n)`` returns its next ``n`` bytes.
+    The seed of each suite is ``"blindpost-kat/" || suite name`` unless a case says otherwise, so
+    another implementation can reproduce every random-looking input of a vector.
+    """
+
+    __slots__ = ("_block", "_buffer", "_seed")
+
+    def __init__(self, seed: bytes) -> None:
+        self._seed = seed
+        self._block = 0
+        self._buffer = b""
+
+    def __call__(self, n: int) -> bytes:
+        while len(self._buffer) < n:
+            self._buffer += hmac_sha256(
+                self._seed, b"Blindpost-KAT-RNG" + self._block.to_bytes(8, "big")
+            )
+            self._block += 1
+        out, self._buffer = self._buffer[:n], self._buffer[n:]
+        return out
+
+    @classmethod
+    def for_suite(cls, suite: str, label: str = "") -> SeededRng:
+        """The RNG of a suite (and optionally one named case within it)."""
+        return cls(b"blindpost-kat/" + suite.encode() + (b"/" + label.encode() if label else b""))
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(f"{__name__}.{SUITES[name]}")
+
+
+def generate_suite(name: str) -> dict[str, Any]:
+    """The whole JSON document of one suite, header included."""
+    cases: list[Case] = _module(name).generate()
+    ids = [c["id"] for c in cases]
+    if len(set(ids)) != len(ids):
+        raise AssertionError(f"suite {name}: duplicate case ids")
+    return {
+        "suite": name,
+        "format_version": FORMAT_VERSION,
+        "generator": GENERATOR,
+        "cases": cases,
+    }
+
+
+@dataclass
+class SuiteResult:
+    """Counts of one suite's verification; ``failures`` holds ``(case id, reason)``."""
+
+    valid: int = 0
+    invalid: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+
+def verify_suite(document: dict[str, Any]) -> SuiteResult:
+    """Check every case of a suite document against this implementation."""
+    result = SuiteResult()
+    name = document.get("suite")
+    if name not in SUITES:
+        result.failures.append(("<header>", f"unknown suite {name!r}"))
+        return result
+    if document.get("format_version") != FORMAT_VERSION:
+        result.failures.append(("<header>", "unsupported format_version"))
+        return result
+    module = _module(name)
+    for case in document.get("cases", []):
+        case_id = str(case.get("id", "<no id>"))
+        if case.get("result") == "valid":
+            result.valid += 1
+        else:
+            result.invalid += 1
+        try:
+            module.verify(case)
+        except AssertionError as exc:
+            result.failures.append((case_id, str(exc) or "assertion failed"))
+        except Exception as exc:  # a verifier bug or an unexpected error: a failure, not a crash
+            result.failures.append((case_id, f"{type(exc).__name__}: {exc}"))
+    return result
+
+
+def expect_error(case: Case, action: Any) -> None:
+    """Run ``action()`` for an invalid case and check it raises the case's expected code."""
+    from ..errors import ProtocolError
+
+    try:
+        action()
+    except ProtocolError as exc:
+        if exc.code != case["error"]:
+            raise AssertionError(f"error: expected {case['error']}, got {exc.code}") from None
+        return
+    raise AssertionError(f"error: expected {case['error']}, got success")
