@@ -83,6 +83,7 @@ __all__ = [
     "hkdf_extract",
     "hmac_sha256",
     "hmac_sha256_verify",
+    "labeled_kdf",
     "mlkem768_check_public_key",
     "mlkem768_decapsulate",
     "mlkem768_encapsulate",
@@ -196,6 +197,17 @@ def hkdf_expand(prk: bytes, info: bytes, length: int) -> bytes:
 def hkdf(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
     """HKDF-SHA256 (RFC 5869): Expand(Extract(salt, ikm), info, length)."""
     return hkdf_expand(hkdf_extract(salt, ikm), info, length)
+
+
+def labeled_kdf(label: bytes, ikm: bytes, salt: bytes, context: bytes, length: int) -> bytes:
+    """Spec §3.2: HKDF-SHA256 with ``info = label || 0x00 || context``.
+
+    Every label is ASCII without NUL (spec §1.3), so the zero byte makes ``info`` prefix-free:
+    no (label, context) pair can collide with another label's.
+    """
+    if b"\x00" in label or not label:
+        raise UsageError("usage.bad_argument", "a label is non-empty ASCII without NUL")
+    return hkdf_expand(hkdf_extract(salt, ikm), label + b"\x00" + context, length)
 
 
 # --- AEADs (spec §3.4) --------------------------------------------------------------------------
@@ -452,7 +464,9 @@ class Element:
     def __init__(self, encoded: bytes) -> None:
         if not isinstance(encoded, bytes) or len(encoded) != RISTRETTO255_ELEMENT_SIZE:
             raise DecodeError("decode.bad_element", "element must be 32 bytes")
-        if not _rbcl.crypto_core_ristretto255_is_valid_point(encoded):
+        # libsodium accepts the identity (all zeros) as a valid point: refuse it here.
+        valid = _rbcl.crypto_core_ristretto255_is_valid_point(encoded)
+        if not valid or _hmac.compare_digest(encoded, _ZERO32):
             raise DecodeError("decode.bad_element", "not a canonical non-identity element")
         object.__setattr__(self, "_b", encoded)
 
