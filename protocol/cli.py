@@ -1,0 +1,102 @@
+"""The ``blindpost`` command: the I/O edge of the package (spec/README.md).
+
+``blindpost demo`` runs the most complete real flow that exists; ``blindpost vectors generate``
+rewrites ``vectors/`` deterministically; ``blindpost vectors verify [--json]`` checks every suite
+against this implementation and exits non-zero on any failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import kat
+
+__all__ = ["main"]
+
+DEFAULT_VECTORS_DIR = Path("vectors")
+
+
+def _suite_path(directory: Path, name: str) -> Path:
+    return directory / f"{name}.json"
+
+
+def render_suite(document: dict[str, Any]) -> str:
+    """The exact text of a suite file: JSON indented by two spaces, keys in case order, newline."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _generate(directory: Path) -> int:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in kat.SUITES:
+        document = kat.generate_suite(name)
+        _suite_path(directory, name).write_text(render_suite(document), encoding="utf-8")
+        print(f"wrote {_suite_path(directory, name)} ({len(document['cases'])} cases)")
+    return 0
+
+
+def _verify(directory: Path, as_json: bool) -> int:
+    report: dict[str, dict[str, int]] = {}
+    failures: list[str] = []
+    for name in kat.SUITES:
+        path = _suite_path(directory, name)
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            report[name] = {"valid": 0, "invalid": 0, "failed": 1}
+            failures.append(f"{name}: cannot read {path}: {exc}")
+            continue
+        result = kat.verify_suite(document)
+        report[name] = {"valid": result.valid, "invalid": result.invalid, "failed": result.failed}
+        failures.extend(f"{name}/{case_id}: {reason}" for case_id, reason in result.failures)
+    if as_json:
+        print(json.dumps({"suites": report}, indent=2))
+    else:
+        for name, counts in report.items():
+            status = "ok" if counts["failed"] == 0 else "FAILED"
+            print(
+                f"{name:12} valid {counts['valid']:4}  invalid {counts['invalid']:4}  "
+                f"failed {counts['failed']:4}  {status}"
+            )
+    for line in failures:
+        print(line, file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _demo() -> int:
+    from .demo import run
+
+    run(print)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="blindpost", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("demo", help="run a real flow end to end and show what servers saw")
+    vectors = commands.add_parser("vectors", help="generate or verify the test-vector suites")
+    actions = vectors.add_subparsers(dest="action", required=True)
+    generate = actions.add_parser("generate", help="rewrite the suites deterministically")
+    generate.add_argument("--dir", type=Path, default=DEFAULT_VECTORS_DIR)
+    verify = actions.add_parser("verify", help="check every suite; non-zero exit on failure")
+    verify.add_argument("--dir", type=Path, default=DEFAULT_VECTORS_DIR)
+    verify.add_argument("--json", action="store_true", help="print per-suite counts as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``blindpost`` console script."""
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        return _demo()
+    if args.action == "generate":
+        return _generate(args.dir)
+    return _verify(args.dir, args.json)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
