@@ -25,7 +25,6 @@ from ..primitives import (
     labeled_kdf,
     mlkem768_check_public_key,
     mlkem768_decapsulate,
-    mlkem768_encapsulate,
     mlkem768_public_key,
     x25519,
     x25519_public_key,
@@ -33,6 +32,7 @@ from ..primitives import (
     xchacha20_poly1305_seal,
 )
 from . import Case, SeededRng, expect_error
+from ._mlkem import encapsulate_deterministic
 
 SUITE: Final = "primitives"
 
@@ -71,8 +71,7 @@ def _invalid(case_id: str, comment: str, kind: str, error: str, **fields: Any) -
 
 
 def _kdf_labels() -> list[bytes]:
-    found = [v for v in vars(labels).values() if isinstance(v, bytes) and v != labels.PREFIX]
-    return [EXAMPLE_LABEL, *sorted(set(found))]
+    return [EXAMPLE_LABEL, *labels.KDF_LABELS]
 
 
 def generate() -> list[Case]:
@@ -190,15 +189,18 @@ def generate() -> list[Case]:
     for i in range(2):
         seed = rng(64)
         public_key = mlkem768_public_key(seed)
-        shared, kem_ct = mlkem768_encapsulate(public_key)
+        m = rng(32)
+        shared, kem_ct = encapsulate_deterministic(public_key, m)
         cases.append(
             _case(
                 f"mlkem768-{i}",
-                "ML-KEM-768 key from the 64-byte seed d || z; decapsulation of a recorded"
-                " ciphertext (encapsulation randomness is not injectable: ct and ss recorded)",
+                "ML-KEM-768 key from the 64-byte seed d || z; decapsulation of the ciphertext"
+                " of Encaps_internal(ek, m) (FIPS 203 Alg 17; m recorded for implementations"
+                " that can inject it)",
                 "mlkem768",
                 seed=seed.hex(),
                 public_key=public_key.hex(),
+                m=m.hex(),
                 ciphertext=kem_ct.hex(),
                 shared_secret=shared.hex(),
             )
