@@ -17,13 +17,18 @@ def _label(name: str) -> bytes:
     return PREFIX + name.encode("ascii")
 
 
+#: The labels used as labelled-KDF labels (spec §3.2); each has a case in the primitives suite.
+#: Later sections append theirs (handshake, ratchet, blinding, state at rest).
+KDF_LABELS: tuple[bytes, ...] = ()
+
+
 # --- Keys (spec §4) and safety numbers (spec §5) ---
 
 #: Ed25519 signature context binding an identity's X25519 DH key to its signing key (spec §4.1).
-LABEL_IDENTITY_BINDING: Final = _label("identity binding")
+LABEL_IDENTITY_BINDING: Final = _label("identity-binding")
 #: Ed25519 signature context of a signed X25519 prekey (spec §4.2).
-LABEL_SIGNED_PREKEY: Final = _label("signed prekey")
-#: Ed25519 signature context of an ML-KEM-768 prekey, last-resort or one-time (spec §4.4).
-LABEL_KEM_PREKEY: Final = _label("kem prekey")
+LABEL_SIGNED_PREKEY: Final = _label("signed-prekey")
+#: Ed25519 signature context of an ML-KEM-768 prekey, last-resort or one-time (spec §4.3).
+LABEL_KEM_PREKEY: Final = _label("kem-prekey")
 #: Hash prefix of the iterated safety-number fingerprint (spec §5.1).
-LABEL_SAFETY_NUMBER: Final = _label("safety number")
+LABEL_SAFETY_NUMBER: Final = _label("safety-number")
