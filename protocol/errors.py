@@ -114,6 +114,7 @@ CODES: Final[dict[str, tuple[type[ProtocolError], str]]] = {
     "decode.length": (DecodeError, "a byte or text string of the wrong length for its field"),
     "decode.range": (DecodeError, "an integer outside the range allowed for its field"),
     "decode.count": (DecodeError, "an array with more or fewer elements than its field allows"),
+    "decode.duplicate_id": (DecodeError, "two prekeys of the same kind with one id in a structure"),
     # --- decode: key material (spec §3, §4) ---
     "decode.bad_key": (
         DecodeError,

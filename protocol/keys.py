@@ -338,7 +338,8 @@ class PrekeyUpload(Message):
     """Spec §4.6: what an owner publishes to the directory (CDDL ``prekey-upload``).
 
     Decoding also requires ``kem_last_resort.last_resort`` to be true and every element of
-    ``kem_one_time`` to have it false (``decode.range``).
+    ``kem_one_time`` to have it false (``decode.range``), and the X25519 prekey ids (signed and
+    one-time) and the KEM prekey ids each to be distinct (``decode.duplicate_id``).
     """
 
     VERSION: ClassVar[int] = KEYS_VERSION
@@ -363,6 +364,10 @@ class PrekeyUpload(Message):
         for prekey in self.kem_one_time:
             if prekey.last_resort:
                 raise DecodeError("decode.range", "PrekeyUpload.kem_one_time: last_resort true")
+        x25519_ids = [self.signed_prekey.id, *(p.id for p in self.one_time_prekeys)]
+        kem_ids = [self.kem_last_resort.id, *(p.id for p in self.kem_one_time)]
+        if len(set(x25519_ids)) != len(x25519_ids) or len(set(kem_ids)) != len(kem_ids):
+            raise DecodeError("decode.duplicate_id", "PrekeyUpload: a prekey id is used twice")
 
     def verify(self) -> None:
         """Spec §4.6: the identity binding, the signed prekey, the last-resort KEM prekey, then

@@ -693,3 +693,21 @@ def test_verify_rejects_an_invalid_case_with_the_wrong_code() -> None:
     case["error"] = "auth.failed"
     with pytest.raises(AssertionError, match=r"^error"):
         kat_keys.verify(case)
+
+
+def test_upload_with_a_prekey_id_used_twice_is_refused() -> None:
+    """Spec §4.6: ids are distinct per kind, checked while decoding (before any signature)."""
+    rng = SeededRng(b"duplicate-ids")
+    identity = IdentityKeyPair.generate(rng)
+    spk = SignedPrekeyPair.generate(identity, prekey_id=1, now=0, rng=rng)
+    opk = OneTimePrekeyPair.generate(prekey_id=1, rng=rng)
+    last = KemPrekeyPair.generate(identity, prekey_id=1, now=0, last_resort=True, rng=rng)
+    upload = PrekeyUpload(identity.public, spk.public, (), last.public, ())
+    assert PrekeyUpload.from_bytes(upload.to_bytes()) == upload  # same id across kinds is fine
+    with pytest.raises(UsageError):
+        PrekeyUpload(identity.public, spk.public, (opk.public,), last.public, ())
+    encoded = upload.to_cbor()
+    encoded[3] = [opk.public.to_cbor()]
+    with pytest.raises(DecodeError) as info:
+        PrekeyUpload.from_cbor(encoded)
+    assert info.value.code == "decode.duplicate_id"

@@ -246,13 +246,20 @@ def _bundle(case_id: str, with_one_time: bool, last_resort: bool) -> tuple[Case,
     return case, bundle
 
 
+#: Ids of the signed prekey and the last-resort KEM prekey of every upload case.
+_SIGNED_PREKEY_ID: Final = 7
+_LAST_RESORT_ID: Final = 8
+
+
 def _upload(case_id: str, n_one_time: int, n_kem: int) -> tuple[Case, PrekeyUpload]:
     """Draw order: identity, signed prekey, one-time prekeys, last-resort KEM, one-time KEMs."""
     rng = _rng(case_id)
     identity = IdentityKeyPair.generate(rng)
-    spk = SignedPrekeyPair.generate(identity, prekey_id=7, now=_T_WIDE, rng=rng)
+    spk = SignedPrekeyPair.generate(identity, prekey_id=_SIGNED_PREKEY_ID, now=_T_WIDE, rng=rng)
     opks = [OneTimePrekeyPair.generate(prekey_id=100 + i, rng=rng) for i in range(n_one_time)]
-    last = KemPrekeyPair.generate(identity, prekey_id=8, now=_T_WIDE, last_resort=True, rng=rng)
+    last = KemPrekeyPair.generate(
+        identity, prekey_id=_LAST_RESORT_ID, now=_T_WIDE, last_resort=True, rng=rng
+    )
     kems = [
         KemPrekeyPair.generate(identity, prekey_id=200 + i, now=_T_WIDE, last_resort=False, rng=rng)
         for i in range(n_kem)
@@ -630,6 +637,20 @@ def _upload_invalid(upload: bytes) -> list[Case]:
             "one-time prekey of order 8",
             _set((_U_OPKS, 0), 2, _ORDER_8),
             "decode.low_order",
+            False,
+        ),
+        (
+            "upload-duplicate-kem-id",
+            "the one-time KEM prekey reuses the last-resort KEM prekey's id",
+            _set((_U_KEMS, 0), 1, _LAST_RESORT_ID),
+            "decode.duplicate_id",
+            False,
+        ),
+        (
+            "upload-duplicate-x25519-id",
+            "the one-time prekey reuses the signed prekey's id",
+            _set((_U_OPKS, 0), 1, _SIGNED_PREKEY_ID),
+            "decode.duplicate_id",
             False,
         ),
         (
