@@ -524,9 +524,19 @@ def test_upload_list_bounds() -> None:
 
     assert upload_code(grow(3, MAX_ONE_TIME_PREKEYS + 1)) == "decode.count"
     assert upload_code(grow(5, MAX_KEM_ONE_TIME_PREKEYS + 1)) == "decode.count"
-    # Exactly at the limit decodes (the repeated keys are validly signed copies).
-    data = mutate(UPLOAD, grow(5, MAX_KEM_ONE_TIME_PREKEYS))
-    upload = PrekeyUpload.from_bytes_verified(data)
+    # Exactly at the limit decodes (distinct ids: spec §4.6 refuses an id used twice).
+    identity = ALICE.identity
+    rng = SeededRng(b"at-the-limit")
+    kems = tuple(
+        KemPrekeyPair.generate(identity, prekey_id=1000 + i, now=0, last_resort=False, rng=rng)
+        .public
+        for i in range(MAX_KEM_ONE_TIME_PREKEYS)
+    )
+    base = PrekeyUpload.from_bytes(UPLOAD)
+    at_limit = PrekeyUpload(
+        base.identity, base.signed_prekey, base.one_time_prekeys, base.kem_last_resort, kems
+    )
+    upload = PrekeyUpload.from_bytes_verified(at_limit.to_bytes())
     assert len(upload.kem_one_time) == MAX_KEM_ONE_TIME_PREKEYS
 
 
@@ -534,21 +544,23 @@ def test_largest_structures_fit_their_size_limits() -> None:
     identity = ALICE.identity
     rng = SeededRng(b"largest")
     spk = SignedPrekeyPair.generate(identity, prekey_id=MAX_PREKEY_ID, now=MAX_TIMESTAMP, rng=rng)
-    opk = OneTimePrekeyPair.generate(prekey_id=MAX_PREKEY_ID, rng=rng).public
-    kem = KemPrekeyPair.generate(
-        identity, prekey_id=MAX_PREKEY_ID, now=MAX_TIMESTAMP, last_resort=False, rng=rng
-    ).public
+    # Distinct ids (spec §4.6), all large enough to take the widest (uint32) encoding.
+    opks = tuple(
+        OneTimePrekeyPair.generate(prekey_id=MAX_PREKEY_ID - 1 - i, rng=rng).public
+        for i in range(MAX_ONE_TIME_PREKEYS)
+    )
+    kems = tuple(
+        KemPrekeyPair.generate(
+            identity, prekey_id=MAX_PREKEY_ID - 1 - i, now=MAX_TIMESTAMP, last_resort=False, rng=rng
+        ).public
+        for i in range(MAX_KEM_ONE_TIME_PREKEYS)
+    )
+    opk, kem = opks[0], kems[0]
     last = KemPrekeyPair.generate(
         identity, prekey_id=MAX_PREKEY_ID, now=MAX_TIMESTAMP, last_resort=True, rng=rng
     ).public
     bundle = PrekeyBundle(identity.public, spk.public, opk, kem)
-    upload = PrekeyUpload(
-        identity.public,
-        spk.public,
-        (opk,) * MAX_ONE_TIME_PREKEYS,
-        last,
-        (kem,) * MAX_KEM_ONE_TIME_PREKEYS,
-    )
+    upload = PrekeyUpload(identity.public, spk.public, opks, last, kems)
     for item in (identity.public, spk.public, opk, kem, bundle, upload):
         data = item.to_bytes()
         assert len(data) <= type(item).MAX_SIZE

@@ -1,0 +1,722 @@
+"""Spec §2: the codec — strict deterministic CBOR, and (Spec §2.4) the typed message layer.
+
+Every Blindpost wire structure is one CBOR data item (RFC 8949) in the *deterministic encoding*
+of RFC 8949 §4.2.1, restricted to a small data model. The encoder emits only that encoding; the
+decoder accepts only that encoding and rejects everything else with one stable
+:class:`~protocol.errors.DecodeError` code, so that every invalid input has exactly one expected
+code and no two implementations can disagree about which byte strings are valid.
+
+Data model (Spec §2.1)
+    integers in ``[-2**64, 2**64 - 1]`` (major types 0 and 1: the whole range CBOR can express
+    without tags), byte strings, UTF-8 text strings, ``false``, ``true``, definite-length arrays
+    and definite-length maps whose keys are integers or text strings. Nothing else: no floats,
+    no ``null``/``undefined``/other simple values, no tags (so no bignums), no indefinite
+    lengths. In Python: ``int``, ``bytes``, ``str``, ``bool``, ``list``, ``dict`` (exact types).
+
+Deterministic encoding (Spec §2.2)
+    every argument (integer value, string length, array and map count) is in its shortest form;
+    map keys are sorted by the bytewise lexicographic order of their *encodings* and unique.
+    This is RFC 8949 §4.2.1 ("core deterministic encoding"), **not** the length-first order of
+    RFC 7049 §3.9 that ``cbor2.dumps(..., canonical=True)`` implements: for example the key
+    ``256`` (``19 01 00``) sorts before ``"a"`` (``61 61``) and ``100`` (``18 64``) before
+    ``-1`` (``20``). :func:`encode` therefore orders every map itself and lets cbor2 write the
+    items in that order (cbor2 always writes arguments in shortest form).
+
+Strict decoding (Spec §2.3)
+    :func:`decode` runs, in this order:
+
+    1. size: an input longer than ``max_size`` is ``decode.too_large``, before anything else;
+    2. a well-formedness and determinism *scan* of the raw bytes, in the manner of RFC 8949
+       Appendix C, that walks the data items in encoding order (pre-order, left to right) and
+       stops at the first violation. For each data item it checks, in this order:
+
+       a. the initial byte alone: additional information 28–30 in any major type, or 31 in
+          major type 0, 1, 6 or 7 (``0xff``, "break", is never valid because no indefinite
+          item is ever accepted) → ``decode.reserved``; 31 in major type 2–5 →
+          ``decode.indefinite``; major type 6 → ``decode.tag``; ``0xf9``–``0xfb`` →
+          ``decode.float``; any other major-7 byte except ``0xf4``/``0xf5`` (including
+          ``null``, ``undefined`` and the two-byte form ``0xf8``) → ``decode.simple``;
+       b. in map-key position, a major type other than 0, 1 or 3 → ``decode.key_type``;
+       c. the argument bytes missing → ``decode.truncated``;
+       d. the argument not in shortest form → ``decode.non_minimal``;
+       e. a string's content missing → ``decode.truncated``; a text string that is not UTF-8
+          (RFC 3629: no overlong forms, surrogates or code points above U+10FFFF) →
+          ``decode.invalid_utf8``;
+       f. an array or map opening nesting level ``max_depth + 1`` → ``decode.too_deep``;
+       g. for a complete map key: its encoding equal to the previous key's →
+          ``decode.duplicate_key``; sorting before it → ``decode.unsorted_keys``.
+
+       The input ending where a data item is expected is ``decode.truncated``; bytes after
+       the top-level item are ``decode.trailing``.
+    3. decoding by cbor2 (``allow_indefinite=False, allow_duplicate_keys=False`` and a depth
+       limit at least as loose as the scan's); and, as defence in depth, re-encoding the
+       value with :func:`encode` and requiring identical bytes. Any disagreement of either
+       step with the scan is ``decode.noncanonical`` (unreachable unless the scan has a bug).
+
+    ``decode.int_range`` is never raised by the codec: major types 0 and 1 cover exactly the
+    accepted range. Declared lengths and counts never cause an allocation: the scan checks a
+    string's length against the remaining input before touching it, and counts only ever
+    decrement, so a huge declared count ends in ``decode.truncated``. No exception other than
+    :class:`~protocol.errors.DecodeError` leaves :func:`decode` for any byte string.
+
+Limits
+    :data:`MAX_SIZE` is 69 632 bytes (64 KiB for the largest padded envelope plus 4 KiB of
+    framing); :data:`MAX_DEPTH` is 16 nested arrays or maps (a top-level array is at depth 1;
+    scalars do not count). Structures pass smaller limits where they can.
+
+Typed messages (Spec §2.4)
+    A wire structure is a frozen, slotted dataclass deriving from :class:`Message`. It is encoded
+    as a CBOR map with unsigned integer keys: key 0 carries the structure's ``VERSION``, keys
+    1… carry the fields listed in ``FIELDS`` (an optional field whose value is ``None`` is
+    absent). A nested message is encoded inline as a map with its own key 0. Decoding order is
+    normative: codec strictness (with the class's ``MAX_SIZE``) → the item is a map
+    (``decode.type``) → key 0 present, an integer, equal to ``VERSION`` (``decode.version``)
+    → no unknown key (``decode.unknown_field``) → no required key missing
+    (``decode.missing_field``) → each field in key order: CBOR type (``decode.type``), length
+    (``decode.length``), integer range (``decode.range``), array count (``decode.count``),
+    elements and nested messages recursively in the same order → the class's semantic check
+    :meth:`Message._check` (a nested message's own check runs when that field is decoded).
+    Construction validates the same bounds and runs the same check (``usage.bad_argument``),
+    so a :class:`Message` that could not be decoded cannot exist and cannot be encoded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar, Final, Self, TypeAlias
+
+import cbor2
+
+from .errors import DecodeError, UsageError
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_SIZE",
+    "Bool",
+    "Bytes",
+    "CborValue",
+    "Field",
+    "FixedBytes",
+    "Kind",
+    "ListOf",
+    "Message",
+    "Nested",
+    "Text",
+    "UInt",
+    "decode",
+    "encode",
+]
+
+CborValue: TypeAlias = int | bytes | str | bool | list["CborValue"] | dict[int | str, "CborValue"]
+
+#: Spec §2.3: default input limit in bytes (a 64 KiB padded envelope plus 4 KiB of framing).
+MAX_SIZE: Final = 65_536 + 4096
+#: Spec §2.3: default limit on nested arrays and maps (a top-level array is at depth 1).
+MAX_DEPTH: Final = 16
+#: Largest ``max_depth`` a caller may ask for: keeps cbor2 and :func:`encode` far from any
+#: recursion limit whatever the input.
+_DEPTH_CEILING: Final = 256
+
+_UINT_MAX: Final = 2**64 - 1
+_NINT_MIN: Final = -(2**64)
+
+
+# --------------------------------------------------------------------------------------------
+# Spec §2.3: the well-formedness and determinism scan
+# --------------------------------------------------------------------------------------------
+
+
+def _initial_byte_error(ib: int) -> str | None:
+    """Spec §2.3 step 2a: the code an initial byte earns on its own, or ``None``."""
+    major, ai = ib >> 5, ib & 0x1F
+    if 28 <= ai <= 30 or (ai == 31 and major in (0, 1, 6, 7)):
+        return "decode.reserved"
+    if ai == 31:
+        return "decode.indefinite"
+    if major == 6:
+        return "decode.tag"
+    if major == 7:
+        if 25 <= ai <= 27:
+            return "decode.float"
+        if ai not in (20, 21):  # 0xf4 false, 0xf5 true
+            return "decode.simple"
+    return None
+
+
+#: Initial byte → the code it earns on its own (step 2a), else ``None``.
+_INITIAL_ERROR: Final[tuple[str | None, ...]] = tuple(_initial_byte_error(b) for b in range(256))
+#: Initial byte → whether it may start a map key (major type 0, 1 or 3).
+_KEY_OK: Final[tuple[bool, ...]] = tuple((b >> 5) in (0, 1, 3) for b in range(256))
+#: Additional information 24..27 → number of argument bytes, and the smallest value that needs
+#: that many bytes (anything below it is non-minimal).
+_ARG_WIDTH: Final = {24: 1, 25: 2, 26: 4, 27: 8}
+_ARG_MIN: Final = {24: 24, 25: 0x100, 26: 0x1_0000, 27: 0x1_0000_0000}
+
+
+def _fail(code: str, offset: int) -> DecodeError:
+    return DecodeError(code, f"at offset {offset}")
+
+
+def _scan(data: bytes, max_depth: int) -> None:
+    """Spec §2.3 step 2: raise the first violation in encoding order, or return.
+
+    Iterative (no recursion), allocation-free apart from one small frame per open container
+    and one slice per map key; it never trusts a declared length before comparing it with the
+    remaining input.
+    """
+    end = len(data)
+    pos = 0
+    # One frame per open container, plus a virtual frame holding the single top-level item.
+    # ``left``: items still expected (a map of n pairs expects 2n); ``in_map``: whether the
+    # frame is a map (then an even ``left`` means a key comes next); ``prev``: the encoding of
+    # the map's previous key.
+    left: list[int] = [1]
+    in_map: list[bool] = [False]
+    prev: list[bytes | None] = [None]
+    depth = 0
+    while True:
+        while left[-1] == 0:
+            left.pop()
+            in_map.pop()
+            prev.pop()
+            if not left:
+                if pos != end:
+                    raise _fail("decode.trailing", pos)
+                return
+            depth -= 1
+        remaining = left[-1]
+        left[-1] = remaining - 1
+        is_key = in_map[-1] and remaining % 2 == 0
+
+        if pos >= end:
+            raise _fail("decode.truncated", pos)
+        start = pos
+        ib = data[pos]
+        code = _INITIAL_ERROR[ib]
+        if code is not None:
+            raise _fail(code, pos)
+        if is_key and not _KEY_OK[ib]:
+            raise _fail("decode.key_type", pos)
+        pos += 1
+        ai = ib & 0x1F
+        if ai < 24:
+            arg = ai
+        else:  # 24..27: every other value was rejected by the initial-byte table
+            width = _ARG_WIDTH[ai]
+            if end - pos < width:
+                raise _fail("decode.truncated", end)
+            arg = int.from_bytes(data[pos : pos + width], "big")
+            if arg < _ARG_MIN[ai]:
+                raise _fail("decode.non_minimal", start)
+            pos += width
+
+        major = ib >> 5
+        if major == 2 or major == 3:
+            if end - pos < arg:
+                raise _fail("decode.truncated", end)
+            if major == 3:
+                try:
+                    data[pos : pos + arg].decode("utf-8")
+                except UnicodeDecodeError:
+                    raise _fail("decode.invalid_utf8", start) from None
+            pos += arg
+        elif major == 4 or major == 5:
+            depth += 1
+            if depth > max_depth:
+                raise _fail("decode.too_deep", start)
+            left.append(arg if major == 4 else 2 * arg)
+            in_map.append(major == 5)
+            prev.append(None)
+        # major 0, 1 and 7 (false, true) carry nothing after the head.
+
+        if is_key:
+            key = data[start:pos]
+            before = prev[-1]
+            if before is not None and key <= before:
+                code = "decode.duplicate_key" if key == before else "decode.unsorted_keys"
+                raise _fail(code, start)
+            prev[-1] = key
+
+
+# --------------------------------------------------------------------------------------------
+# Spec §2.2 / §2.3: encode and decode
+# --------------------------------------------------------------------------------------------
+
+
+def _bad(detail: str) -> UsageError:
+    return UsageError("usage.bad_argument", detail)
+
+
+def _check_int(value: int) -> None:
+    if not _NINT_MIN <= value <= _UINT_MAX:
+        raise _bad("integer outside [-2**64, 2**64 - 1]")
+
+
+def _prepare(value: object, depth_left: int) -> object:
+    """Validate ``value`` against the data model; return it with every map in key order."""
+    if type(value) is bool or type(value) is bytes or type(value) is str:
+        return value
+    if type(value) is int:
+        _check_int(value)
+        return value
+    if type(value) is list:
+        if depth_left == 0:
+            raise _bad("arrays and maps nested deeper than max_depth")
+        return [_prepare(item, depth_left - 1) for item in value]
+    if type(value) is dict:
+        if depth_left == 0:
+            raise _bad("arrays and maps nested deeper than max_depth")
+        keys: list[int | str] = []
+        natural = True  # all keys non-negative ints: numeric order is the encodings' order
+        for key in value:
+            if type(key) is int:
+                _check_int(key)
+                natural = natural and key >= 0
+            elif type(key) is str:
+                natural = False
+            else:
+                raise _bad(f"map key of type {type(key).__name__}; only int and str")
+            keys.append(key)
+        if natural:
+            keys.sort()  # all int here
+        else:
+            keys.sort(key=cbor2.dumps)
+        return {key: _prepare(value[key], depth_left - 1) for key in keys}
+    raise _bad(f"type {type(value).__name__} is not in the CBOR data model of spec §2.1")
+
+
+def encode(value: CborValue, *, max_depth: int = MAX_DEPTH) -> bytes:
+    """Spec §2.2: the deterministic encoding of ``value``.
+
+    Accepts exactly ``int`` (in ``[-2**64, 2**64 - 1]``), ``bytes``, ``str``, ``bool``, ``list``
+    and ``dict`` with ``int`` or ``str`` keys (subclasses, ``None``, floats, tuples, bytearrays
+    are rejected), nested at most ``max_depth`` arrays/maps deep; anything else is
+    ``UsageError("usage.bad_argument")``. Maps are written in bytewise order of their encoded
+    keys, whatever the order of the ``dict``.
+    """
+    if type(max_depth) is not int or not 0 <= max_depth <= _DEPTH_CEILING:
+        raise _bad(f"max_depth must be an int in [0, {_DEPTH_CEILING}]")
+    try:
+        return bytes(cbor2.dumps(_prepare(value, max_depth)))
+    except UnicodeEncodeError:  # from sorting keys or from writing a text string
+        raise _bad("text string is not encodable as UTF-8 (lone surrogate)") from None
+
+
+def decode(
+    data: bytes | bytearray | memoryview, *, max_size: int = MAX_SIZE, max_depth: int = MAX_DEPTH
+) -> CborValue:
+    """Spec §2.3: the value of ``data``, which must be one strictly deterministic CBOR item.
+
+    Raises :class:`DecodeError` with the code of the first violation (see the module docstring
+    for the order), and nothing else for any byte string. ``data`` may also be a ``bytearray``
+    or ``memoryview``; the limits must be non-negative ints (``max_depth`` at most 256), else
+    ``UsageError("usage.bad_argument")``.
+    """
+    if type(data) is bytes:
+        raw = data
+    elif isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+    else:
+        raise _bad("data must be bytes")
+    if type(max_size) is not int or max_size < 0:
+        raise _bad("max_size must be a non-negative int")
+    if type(max_depth) is not int or not 0 <= max_depth <= _DEPTH_CEILING:
+        raise _bad(f"max_depth must be an int in [0, {_DEPTH_CEILING}]")
+    if len(raw) > max_size:
+        raise DecodeError("decode.too_large", f"{len(raw)} bytes > {max_size}")
+    _scan(raw, max_depth)
+    # Defence in depth: the scan has accepted the input, so cbor2 and the re-encoding must
+    # agree with it. cbor2's max_depth bounds the nesting level of every item, scalars
+    # included (the top-level item is at level 0): a scalar inside ``max_depth`` containers
+    # is at level ``max_depth``, so the same number is the right bound.
+    try:
+        value: CborValue = cbor2.loads(
+            raw,
+            allow_indefinite=False,
+            allow_duplicate_keys=False,
+            max_depth=max_depth,
+        )
+    except Exception as exc:  # whatever cbor2 raises: the scan and cbor2 disagree
+        raise DecodeError("decode.noncanonical", f"cbor2 rejected it: {exc}") from None
+    try:
+        again = encode(value, max_depth=max_depth)
+    except Exception as exc:  # cbor2 produced a value outside the data model
+        raise DecodeError("decode.noncanonical", f"value outside the model: {exc}") from None
+    if again != raw:
+        raise DecodeError("decode.noncanonical", "re-encoding gives different bytes")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Spec §2.4: field kinds
+# --------------------------------------------------------------------------------------------
+
+
+class Kind:
+    """Spec §2.4: how one field (or list element) is represented and bounded.
+
+    ``decode`` turns a decoded CBOR value into the attribute value or raises
+    :class:`DecodeError` (``decode.type`` first, then ``decode.length``/``range``/``count``);
+    ``check`` validates an attribute value at construction (``usage.bad_argument``);
+    ``encode`` turns a valid attribute value into its CBOR value.
+    """
+
+    __slots__ = ()
+
+    def decode(self, raw: CborValue, where: str) -> object:
+        raise NotImplementedError
+
+    def check(self, value: object, where: str) -> None:
+        raise NotImplementedError
+
+    def encode(self, value: object) -> CborValue:
+        return value  # type: ignore[return-value]  # scalars are their own CBOR value
+
+
+def _type_error(where: str, expected: str) -> DecodeError:
+    return DecodeError("decode.type", f"{where}: expected {expected}")
+
+
+def _check_bounds(name: str, low: int, high: int) -> None:
+    if type(low) is not int or type(high) is not int or not 0 <= low <= high:
+        raise ValueError(f"{name}: bounds must be ints with 0 <= min <= max")
+
+
+@dataclass(frozen=True, slots=True)
+class FixedBytes(Kind):
+    """A byte string of exactly ``length`` bytes (Python ``bytes``)."""
+
+    length: int
+
+    def __post_init__(self) -> None:
+        _check_bounds("FixedBytes", self.length, self.length)
+
+    def decode(self, raw: CborValue, where: str) -> object:
+        if type(raw) is not bytes:
+            raise _type_error(where, "a byte string")
+        if len(raw) != self.length:
+            raise DecodeError("decode.length", f"{where}: {len(raw)} bytes, not {self.length}")
+        return raw
+
+    def check(self, value: object, where: str) -> None:
+        if type(value) is not bytes or len(value) != self.length:
+            raise _bad(f"{where}: must be bytes of length {self.length}")
+
+
+@dataclass(frozen=True, slots=True)
+class Bytes(Kind):
+    """A byte string of ``min_len`` to ``max_len`` bytes (Python ``bytes``)."""
+
+    max_len: int
+    min_len: int = 0
+
+    def __post_init__(self) -> None:
+        _check_bounds("Bytes", self.min_len, self.max_len)
+
+    def decode(self, raw: CborValue, where: str) -> object:
+        if type(raw) is not bytes:
+            raise _type_error(where, "a byte string")
+        if not self.min_len <= len(raw) <= self.max_len:
+            raise DecodeError("decode.length", f"{where}: {len(raw)} bytes out of bounds")
+        return raw
+
+    def check(self, value: object, where: str) -> None:
+        if type(value) is not bytes or not self.min_len <= len(value) <= self.max_len:
+            raise _bad(f"{where}: must be bytes of length {self.min_len}..{self.max_len}")
+
+
+@dataclass(frozen=True, slots=True)
+class UInt(Kind):
+    """An unsigned integer in ``[min_value, max_value]`` (Python ``int``).
+
+    A negative integer is out of range (``decode.range``), not of the wrong type.
+    """
+
+    max_value: int
+    min_value: int = 0
+
+    def __post_init__(self) -> None:
+        _check_bounds("UInt", self.min_value, self.max_value)
+        if self.max_value > _UINT_MAX:
+            raise ValueError("UInt: max_value above 2**64 - 1")
+
+    def decode(self, raw: CborValue, where: str) -> object:
+        if type(raw) is not int:
+            raise _type_error(where, "an integer")
+        if not self.min_value <= raw <= self.max_value:
+            raise DecodeError("decode.range", f"{where}: out of range")
+        return raw
+
+    def check(self, value: object, where: str) -> None:
+        if type(value) is not int or not self.min_value <= value <= self.max_value:
+            raise _bad(f"{where}: must be an int in {self.min_value}..{self.max_value}")
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class Text(Kind):
+    """A text string whose UTF-8 encoding is ``min_len`` to ``max_len`` bytes (Python ``str``)."""
+
+    max_len: int
+    min_len: int = 0
+
+    def __post_init__(self) -> None:
+        _check_bounds("Text", self.min_len, self.max_len)
+
+    def decode(self, raw: CborValue, where: str) -> object:
+        if type(raw) is not str:
+            raise _type_error(where, "a text string")
+        if not self.min_len <= _utf8_len(raw) <= self.max_len:
+            raise DecodeError("decode.length", f"{where}: text length out of bounds")
+        return raw
+
+    def check(self, value: object, where: str) -> None:
+        if type(value) is not str:
+            raise _bad(f"{where}: must be str")
+        try:
+            size = _utf8_len(value)
+        except UnicodeEncodeError:
+            raise _bad(f"{where}: not encodable as UTF-8") from None
+        if not self.min_len <= size <= self.max_len:
+            raise _bad(f"{where}: UTF-8 length must be {self.min_len}..{self.max_len}")
+
+
+@dataclass(frozen=True, slots=True)
+class Bool(Kind):
+    """``false`` or ``true`` (Python ``bool``)."""
+
+    def decode(self, raw: CborValue, where: str) -> object:
+        if type(raw) is not bool:
+            raise _type_error(where, "a boolean")
+        return raw
+
+    def check(self, value: object, where: str) -> None:
+        if type(value) is not bool:
+            raise _bad(f"{where}: must be bool")
+
+
+@dataclass(frozen=True, slots=True)
+class Nested(Kind):
+    """Another :class:`Message`, encoded inline as a map (with its own key 0)."""
+
+    message: type[Message]
+
+    def decode(self, raw: CborValue, where: str) -> object:
+        return self.message.from_cbor(raw)
+
+    def check(self, value: object, where: str) -> None:
+        if type(value) is not self.message:
+            raise _bad(f"{where}: must be a {self.message.__name__}")
+
+    def encode(self, value: object) -> CborValue:
+        return value.to_cbor()  # type: ignore[attr-defined, no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class ListOf(Kind):
+    """An array of ``min_count`` to ``max_count`` elements of one non-list kind (Python
+    ``tuple``)."""
+
+    item: Kind
+    max_count: int
+    min_count: int = 0
+
+    def __post_init__(self) -> None:
+        _check_bounds("ListOf", self.min_count, self.max_count)
+        if isinstance(self.item, ListOf):
+            raise TypeError("ListOf: the element kind cannot itself be a list")
+
+    def decode(self, raw: CborValue, where: str) -> object:
+        if type(raw) is not list:
+            raise _type_error(where, "an array")
+        if not self.min_count <= len(raw) <= self.max_count:
+            raise DecodeError("decode.count", f"{where}: {len(raw)} elements out of bounds")
+        item = self.item
+        return tuple([item.decode(element, where) for element in raw])
+
+    def check(self, value: object, where: str) -> None:
+        if type(value) is not tuple or not self.min_count <= len(value) <= self.max_count:
+            raise _bad(f"{where}: must be a tuple of {self.min_count}..{self.max_count} items")
+        for element in value:
+            self.item.check(element, where)
+
+    def encode(self, value: object) -> CborValue:
+        item = self.item
+        return [item.encode(element) for element in value]  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """Spec §2.4: map key ``key`` (1 or more) carries attribute ``name``, of kind ``kind``.
+
+    An ``optional`` field is absent from the map when the attribute is ``None``.
+    """
+
+    key: int
+    name: str
+    kind: Kind
+    optional: bool = False
+
+    def __post_init__(self) -> None:
+        if type(self.key) is not int or not 1 <= self.key <= _UINT_MAX:
+            raise ValueError(f"Field {self.name!r}: key must be an int >= 1")
+        if not isinstance(self.kind, Kind):
+            raise TypeError(f"Field {self.name!r}: kind must be a Kind")
+
+
+# --------------------------------------------------------------------------------------------
+# Spec §2.4: messages
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A message class's precomputed tables (built once per class, on first use)."""
+
+    version: int
+    #: ``(key, name, kind, optional, where)`` in ascending key order.
+    fields: tuple[tuple[int, str, Kind, bool, str], ...]
+    known: frozenset[int]
+    required: tuple[int, ...]
+
+
+def _build_plan(cls: type[Message]) -> _Plan:
+    if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.frozen:
+        raise TypeError(f"{cls.__name__} must be a @dataclass(frozen=True, slots=True)")
+    if "__slots__" not in cls.__dict__:
+        raise TypeError(f"{cls.__name__} must be declared with slots=True")
+    version = getattr(cls, "VERSION", None)
+    table = getattr(cls, "FIELDS", None)
+    if type(version) is not int or not 0 <= version <= _UINT_MAX:
+        raise TypeError(f"{cls.__name__}.VERSION must be an unsigned int")
+    if type(table) is not tuple or not all(isinstance(f, Field) for f in table):
+        raise TypeError(f"{cls.__name__}.FIELDS must be a tuple of Field")
+    ordered = sorted(table, key=lambda f: f.key)
+    keys = [f.key for f in ordered]
+    names = [f.name for f in ordered]
+    if len(set(keys)) != len(keys) or len(set(names)) != len(names):
+        raise TypeError(f"{cls.__name__}.FIELDS repeats a key or a name")
+    attributes = {f.name for f in dataclasses.fields(cls)}
+    if set(names) != attributes:
+        raise TypeError(
+            f"{cls.__name__}: FIELDS names {sorted(names)} differ from attributes "
+            f"{sorted(attributes)}"
+        )
+    return _Plan(
+        version=version,
+        fields=tuple(
+            (f.key, f.name, f.kind, f.optional, f"{cls.__name__}.{f.name}") for f in ordered
+        ),
+        known=frozenset([0, *keys]),
+        required=tuple(f.key for f in ordered if not f.optional),
+    )
+
+
+def _plan(cls: type[Message]) -> _Plan:
+    plan: _Plan | None = cls.__dict__.get("_plan_cache")
+    if plan is None:
+        plan = _build_plan(cls)
+        type.__setattr__(cls, "_plan_cache", plan)
+    return plan
+
+
+class Message:
+    """Spec §2.4: base class of every typed wire structure.
+
+    Subclass it with ``@dataclass(frozen=True, slots=True)`` and set
+
+    * ``VERSION: ClassVar[int]`` — the wire version, carried by map key 0;
+    * ``FIELDS: ClassVar[tuple[Field, ...]]`` — one :class:`Field` per attribute, keys from 1;
+    * optionally ``MAX_SIZE: ClassVar[int]`` — the input limit of :meth:`from_bytes`;
+    * optionally :meth:`_check` — a semantic check that runs after structural decoding (and at
+      construction), raising :class:`DecodeError` (e.g. ``decode.bad_key``).
+
+    Attribute types: ``bytes`` (:class:`FixedBytes`, :class:`Bytes`), ``int`` (:class:`UInt`),
+    ``str`` (:class:`Text`), ``bool`` (:class:`Bool`), the message class (:class:`Nested`),
+    ``tuple`` (:class:`ListOf`); ``X | None`` for optional fields. Construction validates every
+    field (``UsageError("usage.bad_argument")``) and runs :meth:`_check`; decoding builds the
+    instance without calling ``__init__`` (it has validated already), so subclasses must not
+    override ``__post_init__`` or hold attributes outside ``FIELDS``. Because ``slots=True``
+    re-creates the class, a subclass method cannot use zero-argument ``super()``; call
+    ``Parent._check(self)`` explicitly.
+    """
+
+    __slots__ = ()
+
+    VERSION: ClassVar[int]
+    FIELDS: ClassVar[tuple[Field, ...]]
+    MAX_SIZE: ClassVar[int] = MAX_SIZE
+
+    def __post_init__(self) -> None:
+        plan = _plan(type(self))
+        for _key, name, kind, optional, where in plan.fields:
+            value = getattr(self, name)
+            if value is None:
+                if not optional:
+                    raise _bad(f"{where} is required")
+            else:
+                kind.check(value, where)
+        try:
+            self._check()
+        except DecodeError as exc:
+            raise _bad(f"{type(self).__name__}: {exc.code}") from exc
+
+    def _check(self) -> None:
+        """Semantic validity beyond the field bounds; raise :class:`DecodeError` if invalid."""
+
+    def to_cbor(self) -> dict[int | str, CborValue]:
+        """Spec §2.4: the map of this message (key 0 = ``VERSION``, then fields by key).
+
+        Typed as a general CBOR map so that it is itself a :data:`CborValue` (``dict`` is
+        invariant); the keys are always non-negative ints.
+        """
+        plan = _plan(type(self))
+        out: dict[int | str, CborValue] = {0: plan.version}
+        for key, name, kind, _optional, _where in plan.fields:
+            value = getattr(self, name)
+            if value is not None:
+                out[key] = kind.encode(value)
+        return out
+
+    def to_bytes(self) -> bytes:
+        """Spec §2.4: the deterministic encoding of :meth:`to_cbor`.
+
+        The map is already in deterministic order (non-negative integer keys ascending) and
+        every value was validated at construction, so cbor2 writes it directly.
+        """
+        data = bytes(cbor2.dumps(self.to_cbor()))
+        if len(data) > self.MAX_SIZE:
+            raise _bad(f"{type(self).__name__}: {len(data)} bytes > MAX_SIZE {self.MAX_SIZE}")
+        return data
+
+    @classmethod
+    def from_cbor(cls, obj: CborValue) -> Self:
+        """Spec §2.4: validate a decoded CBOR value and build the message from it."""
+        plan = _plan(cls)
+        if type(obj) is not dict:
+            raise _type_error(cls.__name__, "a map")
+        version = obj.get(0)
+        if type(version) is not int or version != plan.version:
+            raise DecodeError("decode.version", f"{cls.__name__}: expected {plan.version}")
+        known = plan.known
+        for key in obj:
+            if key not in known or type(key) is not int:
+                raise DecodeError("decode.unknown_field", f"{cls.__name__}: key {key!r}")
+        for key in plan.required:
+            if key not in obj:
+                raise DecodeError("decode.missing_field", f"{cls.__name__}: key {key}")
+        instance = object.__new__(cls)
+        for key, name, kind, _optional, where in plan.fields:
+            raw = obj.get(key)
+            object.__setattr__(instance, name, None if raw is None else kind.decode(raw, where))
+        instance._check()
+        return instance
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Spec §2.4: strict decoding (limit ``cls.MAX_SIZE``), then :meth:`from_cbor`."""
+        return cls.from_cbor(decode(data, max_size=cls.MAX_SIZE))
