@@ -53,8 +53,8 @@ Strict decoding (Spec §2.3)
        value with :func:`encode` and requiring identical bytes. Any disagreement of either
        step with the scan is ``decode.noncanonical`` (unreachable unless the scan has a bug).
 
-    ``decode.int_range`` is never raised by the codec: major types 0 and 1 cover exactly the
-    accepted range. Declared lengths and counts never cause an allocation: the scan checks a
+    Every integer that major types 0 and 1 can encode is accepted, so there is no integer range
+    error at this level (structures bound their fields, §2.4). Declared lengths and counts never cause an allocation: the scan checks a
     string's length against the remaining input before touching it, and counts only ever
     decrement, so a huge declared count ends in ``decode.truncated``. No exception other than
     :class:`~protocol.errors.DecodeError` leaves :func:`decode` for any byte string.

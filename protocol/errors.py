@@ -101,7 +101,6 @@ CODES: Final[dict[str, tuple[type[ProtocolError], str]]] = {
     "decode.reserved": (DecodeError, "additional information 28, 29 or 30 (reserved)"),
     "decode.invalid_utf8": (DecodeError, "a text string that is not valid UTF-8"),
     "decode.key_type": (DecodeError, "a map key that is neither an integer nor a text string"),
-    "decode.int_range": (DecodeError, "an integer outside the signed or unsigned 64-bit range"),
     "decode.noncanonical": (
         DecodeError,
         "well-formed, but re-encoding it deterministically gives different bytes",

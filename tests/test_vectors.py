@@ -62,7 +62,9 @@ def _cddl_checks() -> list[tuple[str, str, str, str]]:
 
 
 @pytest.mark.parametrize(("where", "rule", "hex_value", "result"), _cddl_checks())
-def test_cbor_in_vectors_matches_the_cddl(where: str, rule: str, hex_value: str, result: str) -> None:
+def test_cbor_in_vectors_matches_the_cddl(
+    where: str, rule: str, hex_value: str, result: str
+) -> None:
     schema = pycddl.Schema(f"blindpost-root = {rule}\n{CDDL}")
     data = bytes.fromhex(hex_value)
     if result == "valid":

@@ -453,6 +453,7 @@ def generate() -> list[dict[str, object]]:
                 "max_size": max_size,
                 "max_depth": max_depth,
                 "value": render_value(value),
+                "cddl": {"encoded": "cbor-value"},
             }
         )
     for case_id, comment, flags, encoded, error, max_size, max_depth in _INVALID:

@@ -38,6 +38,15 @@ from protocol.codec import (
     decode,
 )
 from protocol.errors import DecodeError
+from protocol.keys import (
+    IdentityKey,
+    KemPrekey,
+    OneTimePrekey,
+    PrekeyBundle,
+    PrekeyUpload,
+    SignedPrekey,
+)
+from protocol.safety import ScannableSafetyNumber
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
@@ -87,6 +96,14 @@ DECODERS: list[Callable[[bytes], object]] = [
     decode,
     ToyHeader.from_bytes,
     ToyBundle.from_bytes,
+    # Spec §4 and §5: keys, bundles, uploads, safety numbers.
+    IdentityKey.from_bytes,
+    SignedPrekey.from_bytes,
+    OneTimePrekey.from_bytes,
+    KemPrekey.from_bytes,
+    PrekeyBundle.from_bytes,
+    PrekeyUpload.from_bytes,
+    ScannableSafetyNumber.from_bytes,
 ]
 
 
