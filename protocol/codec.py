@@ -54,10 +54,11 @@ Strict decoding (Spec §2.3)
        step with the scan is ``decode.noncanonical`` (unreachable unless the scan has a bug).
 
     Every integer that major types 0 and 1 can encode is accepted, so there is no integer range
-    error at this level (structures bound their fields, §2.4). Declared lengths and counts never cause an allocation: the scan checks a
-    string's length against the remaining input before touching it, and counts only ever
-    decrement, so a huge declared count ends in ``decode.truncated``. No exception other than
-    :class:`~protocol.errors.DecodeError` leaves :func:`decode` for any byte string.
+    error at this level (structures bound their fields, §2.4). Declared lengths and counts
+    never cause an allocation: the scan checks a string's length against the remaining input
+    before touching it, and counts only ever decrement, so a huge declared count ends in
+    ``decode.truncated``. No exception other than :class:`~protocol.errors.DecodeError`
+    leaves :func:`decode` for any byte string.
 
 Limits
     :data:`MAX_SIZE` is 69 632 bytes (64 KiB for the largest padded envelope plus 4 KiB of
