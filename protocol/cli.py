@@ -30,19 +30,19 @@ def render_suite(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def _generate(directory: Path) -> int:
+def _generate(directory: Path, only: Sequence[str] | None) -> int:
     directory.mkdir(parents=True, exist_ok=True)
-    for name in kat.SUITES:
+    for name in only or kat.SUITES:
         document = kat.generate_suite(name)
         _suite_path(directory, name).write_text(render_suite(document), encoding="utf-8")
         print(f"wrote {_suite_path(directory, name)} ({len(document['cases'])} cases)")
     return 0
 
 
-def _verify(directory: Path, as_json: bool) -> int:
+def _verify(directory: Path, as_json: bool, only: Sequence[str] | None) -> int:
     report: dict[str, dict[str, int]] = {}
     failures: list[str] = []
-    for name in kat.SUITES:
+    for name in only or kat.SUITES:
         path = _suite_path(directory, name)
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
@@ -81,9 +81,12 @@ def _parser() -> argparse.ArgumentParser:
     vectors = commands.add_parser("vectors", help="generate or verify the test-vector suites")
     actions = vectors.add_subparsers(dest="action", required=True)
     generate = actions.add_parser("generate", help="rewrite the suites deterministically")
-    generate.add_argument("--dir", type=Path, default=DEFAULT_VECTORS_DIR)
     verify = actions.add_parser("verify", help="check every suite; non-zero exit on failure")
-    verify.add_argument("--dir", type=Path, default=DEFAULT_VECTORS_DIR)
+    for action in (generate, verify):
+        action.add_argument("--dir", type=Path, default=DEFAULT_VECTORS_DIR)
+        action.add_argument(
+            "--suite", action="append", choices=list(kat.SUITES), help="only this suite"
+        )
     verify.add_argument("--json", action="store_true", help="print per-suite counts as JSON")
     return parser
 
@@ -94,8 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         return _demo()
     if args.action == "generate":
-        return _generate(args.dir)
-    return _verify(args.dir, args.json)
+        return _generate(args.dir, args.suite)
+    return _verify(args.dir, args.json, args.suite)
 
 
 if __name__ == "__main__":  # pragma: no cover
