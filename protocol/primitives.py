@@ -66,9 +66,12 @@ __all__ = [
     "RISTRETTO255_SCALAR_SIZE",
     "X25519_KEY_SIZE",
     "XCHACHA20_POLY1305_NONCE_SIZE",
+    "Ed25519KeyPair",
     "Element",
+    "MlKem768KeyPair",
     "Rng",
     "Scalar",
+    "X25519KeyPair",
     "aes_gcm_open",
     "aes_gcm_seal",
     "chacha20_poly1305_open",
@@ -296,6 +299,107 @@ def x25519(private_key: bytes, public_key: bytes) -> bytes:
     if _hmac.compare_digest(shared, _ZERO32):  # pragma: no cover - defence in depth
         raise DecodeError("decode.low_order", "X25519 public key of small order")
     return shared
+
+
+class _SecretKey:
+    """Common behaviour of the cached private-key wrappers: redacted, unpicklable, immutable."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<redacted>)"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("private keys cannot be pickled; export them explicitly")
+
+    def __copy__(self) -> _SecretKey:
+        raise TypeError("private keys cannot be copied")
+
+    def __deepcopy__(self, memo: object) -> _SecretKey:
+        raise TypeError("private keys cannot be copied")
+
+
+class X25519KeyPair(_SecretKey):
+    """Spec §3.5: an X25519 private key with its public key, parsed once.
+
+    Parsing a private key costs a scalar multiplication; keys used more than once (identity,
+    prekeys, ratchet keys) keep the parsed object here so each exchange costs one.
+    """
+
+    __slots__ = ("_key", "public_key")
+    _key: _x25519.X25519PrivateKey
+    public_key: bytes
+
+    def __init__(self, private_key: bytes) -> None:
+        _require_len("private key", private_key, X25519_KEY_SIZE)
+        self._key = _x25519.X25519PrivateKey.from_private_bytes(private_key)
+        self.public_key = self._key.public_key().public_bytes_raw()
+
+    @classmethod
+    def generate(cls, rng: Rng) -> X25519KeyPair:
+        """A new key pair from 32 bytes of ``rng``."""
+        return cls(random_bytes(rng, X25519_KEY_SIZE))
+
+    def private_bytes(self) -> bytes:
+        """Explicit export of the 32-byte private key."""
+        return self._key.private_bytes_raw()
+
+    def exchange(self, public_key: bytes) -> bytes:
+        """Spec §3.5: X25519 with a peer key; all-zero result → ``decode.low_order``."""
+        if not isinstance(public_key, bytes) or len(public_key) != X25519_KEY_SIZE:
+            raise DecodeError("decode.length", "X25519 public key must be 32 bytes")
+        try:
+            return self._key.exchange(_x25519.X25519PublicKey.from_public_bytes(public_key))
+        except ValueError:
+            raise DecodeError("decode.low_order", "X25519 public key of small order") from None
+
+
+class MlKem768KeyPair(_SecretKey):
+    """Spec §3.6: an ML-KEM-768 decapsulation key (kept as its seed) parsed once."""
+
+    __slots__ = ("_key", "_seed", "public_key")
+    _key: _mlkem.MLKEM768PrivateKey
+    _seed: bytes
+    public_key: bytes
+
+    def __init__(self, seed: bytes) -> None:
+        _require_len("seed", seed, MLKEM768_SEED_SIZE)
+        self._seed = bytes(seed)
+        self._key = _mlkem.MLKEM768PrivateKey.from_seed_bytes(self._seed)
+        self.public_key = self._key.public_key().public_bytes_raw()
+
+    def seed(self) -> bytes:
+        """Explicit export of the 64-byte seed ``d || z``."""
+        return self._seed
+
+    def decapsulate(self, ciphertext: bytes) -> bytes:
+        """ML-KEM-768 Decaps (implicit rejection); a wrong length → ``decode.length``."""
+        if not isinstance(ciphertext, bytes) or len(ciphertext) != MLKEM768_CIPHERTEXT_SIZE:
+            raise DecodeError("decode.length", "ML-KEM-768 ciphertext must be 1088 bytes")
+        return self._key.decapsulate(ciphertext)
+
+
+class Ed25519KeyPair(_SecretKey):
+    """Spec §3.3: an Ed25519 signing key (kept as its seed) parsed once."""
+
+    __slots__ = ("_key", "_seed", "public_key")
+    _key: _ed25519.Ed25519PrivateKey
+    _seed: bytes
+    public_key: bytes
+
+    def __init__(self, seed: bytes) -> None:
+        _require_len("seed", seed, ED25519_SEED_SIZE)
+        self._seed = bytes(seed)
+        self._key = _ed25519.Ed25519PrivateKey.from_private_bytes(self._seed)
+        self.public_key = self._key.public_key().public_bytes_raw()
+
+    def seed(self) -> bytes:
+        """Explicit export of the 32-byte seed."""
+        return self._seed
+
+    def sign(self, message: bytes) -> bytes:
+        """Ed25519 signature (RFC 8032, deterministic)."""
+        return self._key.sign(message)
 
 
 # --- Ed25519 (spec §3.3) ------------------------------------------------------------------------
