@@ -36,16 +36,15 @@ from .primitives import (
     MLKEM768_PUBLIC_KEY_SIZE,
     MLKEM768_SEED_SIZE,
     X25519_KEY_SIZE,
+    Ed25519KeyPair,
+    MlKem768KeyPair,
     Rng,
+    X25519KeyPair,
     ct_equal,
-    ed25519_public_key,
-    ed25519_sign,
     ed25519_verify,
     mlkem768_check_public_key,
-    mlkem768_decapsulate,
     mlkem768_public_key,
     random_bytes,
-    x25519,
     x25519_public_key,
 )
 
@@ -438,22 +437,21 @@ class IdentityKeyPair(_Secret):
     signature, is :attr:`public`.
     """
 
-    __slots__ = ("_dh_private", "_public", "_signing_seed")
-    _signing_seed: bytes
-    _dh_private: bytes
+    __slots__ = ("_dh", "_public", "_signing")
+    _signing: Ed25519KeyPair
+    _dh: X25519KeyPair
     _public: IdentityKey
 
     def __init__(self, signing_seed: bytes, dh_private: bytes) -> None:
-        seed = _require_bytes("signing seed", signing_seed, ED25519_SEED_SIZE)
-        dh = _require_bytes("DH private key", dh_private, X25519_KEY_SIZE)
-        dh_key = x25519_public_key(dh)
+        signing = Ed25519KeyPair(_require_bytes("signing seed", signing_seed, ED25519_SEED_SIZE))
+        dh = X25519KeyPair(_require_bytes("DH private key", dh_private, X25519_KEY_SIZE))
         public = IdentityKey(
-            signing_key=ed25519_public_key(seed),
-            dh_key=dh_key,
-            binding_signature=ed25519_sign(seed, identity_binding_payload(dh_key)),
+            signing_key=signing.public_key,
+            dh_key=dh.public_key,
+            binding_signature=signing.sign(identity_binding_payload(dh.public_key)),
         )
-        self._set("_signing_seed", seed)
-        self._set("_dh_private", dh)
+        self._set("_signing", signing)
+        self._set("_dh", dh)
         self._set("_public", public)
 
     @classmethod
@@ -470,7 +468,7 @@ class IdentityKeyPair(_Secret):
 
     def private_bytes(self) -> bytes:
         """Spec §4.7: explicit export, ``ed25519_seed || x25519_private`` (64 bytes)."""
-        return self._signing_seed + self._dh_private
+        return self._signing.seed() + self._dh.private_bytes()
 
     @property
     def public(self) -> IdentityKey:
@@ -485,11 +483,11 @@ class IdentityKeyPair(_Secret):
         """
         if type(message) is not bytes or not message.startswith(labels.PREFIX):
             raise _bad("a signed message must start with a Blindpost label")
-        return ed25519_sign(self._signing_seed, message)
+        return self._signing.sign(message)
 
     def dh(self, public_key: bytes) -> bytes:
         """Spec §3.5: X25519 of the identity DH key with ``public_key``."""
-        return x25519(self._dh_private, public_key)
+        return self._dh.exchange(public_key)
 
     def __repr__(self) -> str:
         return f"IdentityKeyPair(public={self._public.signing_key[:8].hex()}…, private=<redacted>)"
@@ -503,17 +501,17 @@ class SignedPrekeyPair(_Secret):
     :meth:`from_private_bytes` takes both back.
     """
 
-    __slots__ = ("_private", "_public")
-    _private: bytes
+    __slots__ = ("_key", "_public")
+    _key: X25519KeyPair
     _public: SignedPrekey
 
     def __init__(self, private_key: bytes, public: SignedPrekey) -> None:
-        private = _require_bytes("X25519 private key", private_key, X25519_KEY_SIZE)
+        key = X25519KeyPair(_require_bytes("X25519 private key", private_key, X25519_KEY_SIZE))
         if type(public) is not SignedPrekey:
             raise _bad("public must be a SignedPrekey")
-        if not ct_equal(x25519_public_key(private), public.public_key):
+        if not ct_equal(key.public_key, public.public_key):
             raise _bad("private key does not match the signed prekey")
-        self._set("_private", private)
+        self._set("_key", key)
         self._set("_public", public)
 
     @classmethod
@@ -535,7 +533,7 @@ class SignedPrekeyPair(_Secret):
 
     def private_bytes(self) -> bytes:
         """Spec §4.7: explicit export of the 32-byte X25519 private key."""
-        return self._private
+        return self._key.private_bytes()
 
     @property
     def public(self) -> SignedPrekey:
@@ -547,7 +545,7 @@ class SignedPrekeyPair(_Secret):
 
     def dh(self, public_key: bytes) -> bytes:
         """Spec §3.5: X25519 of this prekey with ``public_key``."""
-        return x25519(self._private, public_key)
+        return self._key.exchange(public_key)
 
     def __repr__(self) -> str:
         return f"SignedPrekeyPair(id={self._public.id}, private=<redacted>)"
@@ -559,14 +557,14 @@ class OneTimePrekeyPair(_Secret):
     Export (§4.7): ``private_bytes()`` is the 32-byte X25519 private key; the id is public.
     """
 
-    __slots__ = ("_private", "_public")
-    _private: bytes
+    __slots__ = ("_key", "_public")
+    _key: X25519KeyPair
     _public: OneTimePrekey
 
     def __init__(self, private_key: bytes, prekey_id: int) -> None:
-        private = _require_bytes("X25519 private key", private_key, X25519_KEY_SIZE)
-        self._set("_private", private)
-        self._set("_public", OneTimePrekey(prekey_id, x25519_public_key(private)))
+        key = X25519KeyPair(_require_bytes("X25519 private key", private_key, X25519_KEY_SIZE))
+        self._set("_key", key)
+        self._set("_public", OneTimePrekey(prekey_id, key.public_key))
 
     @classmethod
     def generate(cls, *, prekey_id: int, rng: Rng) -> OneTimePrekeyPair:
@@ -580,7 +578,7 @@ class OneTimePrekeyPair(_Secret):
 
     def private_bytes(self) -> bytes:
         """Spec §4.7: explicit export of the 32-byte X25519 private key."""
-        return self._private
+        return self._key.private_bytes()
 
     @property
     def public(self) -> OneTimePrekey:
@@ -592,7 +590,7 @@ class OneTimePrekeyPair(_Secret):
 
     def dh(self, public_key: bytes) -> bytes:
         """Spec §3.5: X25519 of this prekey with ``public_key``."""
-        return x25519(self._private, public_key)
+        return self._key.exchange(public_key)
 
     def __repr__(self) -> str:
         return f"OneTimePrekeyPair(id={self._public.id}, private=<redacted>)"
@@ -605,17 +603,17 @@ class KemPrekeyPair(_Secret):
     last-resort flag and signature travel in :attr:`public` (a :class:`KemPrekey`).
     """
 
-    __slots__ = ("_public", "_seed")
-    _seed: bytes
+    __slots__ = ("_key", "_public")
+    _key: MlKem768KeyPair
     _public: KemPrekey
 
     def __init__(self, seed: bytes, public: KemPrekey) -> None:
-        private = _require_bytes("ML-KEM-768 seed", seed, MLKEM768_SEED_SIZE)
+        key = MlKem768KeyPair(_require_bytes("ML-KEM-768 seed", seed, MLKEM768_SEED_SIZE))
         if type(public) is not KemPrekey:
             raise _bad("public must be a KemPrekey")
-        if not ct_equal(mlkem768_public_key(private), public.public_key):
+        if not ct_equal(key.public_key, public.public_key):
             raise _bad("seed does not match the KEM prekey")
-        self._set("_seed", private)
+        self._set("_key", key)
         self._set("_public", public)
 
     @classmethod
@@ -644,7 +642,7 @@ class KemPrekeyPair(_Secret):
 
     def private_bytes(self) -> bytes:
         """Spec §4.7: explicit export of the 64-byte seed ``d || z``."""
-        return self._seed
+        return self._key.seed()
 
     @property
     def public(self) -> KemPrekey:
@@ -656,7 +654,7 @@ class KemPrekeyPair(_Secret):
 
     def decapsulate(self, ciphertext: bytes) -> bytes:
         """Spec §3.6: ML-KEM-768 decapsulation (implicit rejection)."""
-        return mlkem768_decapsulate(self._seed, ciphertext)
+        return self._key.decapsulate(ciphertext)
 
     def __repr__(self) -> str:
         kind = "last-resort" if self._public.last_resort else "one-time"
