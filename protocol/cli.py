@@ -74,10 +74,29 @@ def _demo() -> int:
     return 0
 
 
+def _why_blind(block: int) -> int:
+    import time
+
+    from .primitives import system_rng
+    from .why_blind import MAX_BLOCK, render, run
+
+    if not 1 <= block <= MAX_BLOCK:
+        print(f"blindpost why-blind: --block must be 1 to {MAX_BLOCK}", file=sys.stderr)
+        return 2
+    report = run(block=block, clock=time.perf_counter, rng=system_rng, now=int(time.time()))
+    for line in render(report):
+        print(line)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="blindpost", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="run a real flow end to end and show what servers saw")
+    why = commands.add_parser(
+        "why-blind", help="show why phone numbers are blinded, not hashed (with timings)"
+    )
+    why.add_argument("--block", type=int, default=10**6, help="numbers to enumerate")
     vectors = commands.add_parser("vectors", help="generate or verify the test-vector suites")
     actions = vectors.add_subparsers(dest="action", required=True)
     generate = actions.add_parser("generate", help="rewrite the suites deterministically")
@@ -96,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
         return _demo()
+    if args.command == "why-blind":
+        return _why_blind(args.block)
     if args.action == "generate":
         return _generate(args.dir, args.suite)
     return _verify(args.dir, args.json, args.suite)

@@ -1,11 +1,14 @@
 """``blindpost demo``: the most complete real flow the implementation has so far.
 
-Today (foundation): two parties generate identities and prekeys, Bob publishes a prekey upload,
-the directory checks every signature and hands Alice a prekey bundle, Alice verifies it, a
-forged bundle is refused, and both parties compute the same safety number and compare the
-scannable form. Everything runs for real through the protocol code; the demo is the only place
-that reads a clock and the operating system's random generator, and it prints what the
-directory received next to what the clients know.
+Bob creates his prekeys and publishes them; the directory checks every signature and hands
+Alice a bundle; Alice runs the hybrid post-quantum handshake and her first message arrives
+inside it; a replayed initial message is refused; the two then talk over the Double Ratchet in
+both directions, with a reordered and a lost message and a replay refused; Bob exports his
+session under a storage key and restores it; finally both compare safety numbers.
+
+Everything runs for real through the protocol code. The demo is the only place that reads a
+clock and the operating system's random generator, and it prints what the servers received next
+to what the clients know.
 """
 
 from __future__ import annotations
@@ -14,61 +17,36 @@ import time
 from collections.abc import Callable
 
 from .errors import ProtocolError
-from .keys import (
-    IdentityKeyPair,
-    KemPrekeyPair,
-    OneTimePrekeyPair,
-    PrekeyBundle,
-    PrekeyUpload,
-    SignedPrekeyPair,
-)
+from .handshake import InitialMessage, PrekeyStore, initiate
+from .keys import IdentityKeyPair, PrekeyBundle, PrekeyUpload
 from .primitives import Rng, system_rng
+from .ratchet import Session, SessionSnapshot
 from .safety import SafetyNumber, compare_scanned
 
 __all__ = ["run"]
 
 #: How many one-time prekeys of each kind Bob publishes in the demo.
-_ONE_TIME = 3
+_BATCH = 3
+
+Out = Callable[[str], None]
 
 
-def _publish(
-    identity: IdentityKeyPair, now: int, rng: Rng
-) -> tuple[PrekeyUpload, list[OneTimePrekeyPair], list[KemPrekeyPair]]:
-    spk = SignedPrekeyPair.generate(identity, prekey_id=1, now=now, rng=rng)
-    opks = [OneTimePrekeyPair.generate(prekey_id=100 + i, rng=rng) for i in range(_ONE_TIME)]
-    last = KemPrekeyPair.generate(identity, prekey_id=1, now=now, last_resort=True, rng=rng)
-    kems = [
-        KemPrekeyPair.generate(identity, prekey_id=100 + i, now=now, last_resort=False, rng=rng)
-        for i in range(_ONE_TIME)
-    ]
-    upload = PrekeyUpload(
-        identity.public,
-        spk.public,
-        tuple(p.public for p in opks),
-        last.public,
-        tuple(k.public for k in kems),
-    )
-    return upload, opks, kems
+def _refused(out: Out, what: str, action: Callable[[], object]) -> None:
+    try:
+        action()
+    except ProtocolError as exc:
+        out(f"{what}: refused with {exc.code}")
+        return
+    raise AssertionError(f"{what} was accepted")  # pragma: no cover - a security bug
 
 
-def run(out: Callable[[str], None], *, rng: Rng = system_rng, now: int | None = None) -> None:
-    """Run the demo, writing human-readable lines through ``out``."""
-    now = int(time.time()) if now is None else now
-    out("Blindpost demo — foundation layers: keys, prekey bundles, safety numbers")
-    out("")
-    alice = IdentityKeyPair.generate(rng)
-    bob = IdentityKeyPair.generate(rng)
-    out("1. Alice and Bob each generate an identity (Ed25519 signing key + bound X25519 key).")
-    out(f"   Alice: {alice!r}")
-    out(f"   Bob:   {bob!r}")
-
-    upload, _opks, _kems = _publish(bob, now, rng)
+def _publish(out: Out, bob: IdentityKeyPair, now: int, rng: Rng) -> tuple[PrekeyStore, bytes]:
+    store, upload = PrekeyStore.create(bob, now=now, rng=rng, batch=_BATCH)
     wire = upload.to_bytes()
-    out("")
     out(
-        f"2. Bob publishes a prekey upload ({len(wire)} bytes of deterministic CBOR): a signed "
-        f"X25519 prekey, {_ONE_TIME} one-time X25519 prekeys, a last-resort ML-KEM-768 prekey "
-        f"and {_ONE_TIME} one-time ML-KEM-768 prekeys."
+        f"2. Bob creates his prekeys and publishes an upload ({len(wire)} bytes of deterministic "
+        f"CBOR): a signed X25519 prekey, {_BATCH} one-time X25519 prekeys, a last-resort "
+        f"ML-KEM-768 prekey and {_BATCH} one-time ML-KEM-768 prekeys."
     )
     received = PrekeyUpload.from_bytes_verified(wire)
     out("   The directory decoded it and verified every signature before storing anything.")
@@ -76,34 +54,104 @@ def run(out: Callable[[str], None], *, rng: Rng = system_rng, now: int | None = 
     out(f"     identity signing key {received.identity.signing_key.hex()}")
     out(f"     identity DH key      {received.identity.dh_key.hex()}")
     out("   no phone number, no IMEI/IMSI, no contacts, no private key.")
+    return store, store.bundle().to_bytes()
 
-    bundle = PrekeyBundle(
-        received.identity,
-        received.signed_prekey,
-        received.one_time_prekeys[0],
-        received.kem_one_time[0],
-    )
-    bundle_wire = bundle.to_bytes()
+
+def _handshake(
+    out: Out, alice: IdentityKeyPair, store: PrekeyStore, bundle_wire: bytes, rng: Rng
+) -> tuple[Session, Session]:
     out("")
     out(f"3. The directory hands Alice a prekey bundle for Bob ({len(bundle_wire)} bytes).")
-    verified = PrekeyBundle.from_bytes_verified(bundle_wire)
+    bundle = PrekeyBundle.from_bytes_verified(bundle_wire)
     out(
-        "   Alice decoded it and verified the identity binding, the signed prekey "
-        f"(id {verified.signed_prekey.id}) and the ML-KEM prekey (id {verified.kem_prekey.id}): ok."
+        "   Alice verified the identity binding, the signed prekey "
+        f"(id {bundle.signed_prekey.id}) and the ML-KEM-768 prekey (id {bundle.kem_prekey.id})."
     )
     forged = bytearray(bundle_wire)
     forged[-1] ^= 0x01  # the last byte is inside the KEM prekey's signature
-    try:
-        PrekeyBundle.from_bytes_verified(bytes(forged))
-    except ProtocolError as exc:
-        out(f"   A bundle with one flipped signature bit is refused: {exc.code}")
-    else:  # pragma: no cover - would be a security bug
-        raise AssertionError("a forged bundle was accepted")
+    _refused(
+        out,
+        "   A bundle with one flipped signature bit",
+        lambda: initiate(alice, PrekeyBundle.from_bytes(bytes(forged)), b"x", rng=rng),
+    )
+    initiated = initiate(alice, bundle, b"Hi Bob, it's Alice.", rng=rng)
+    message = InitialMessage.from_bytes(initiated.message)
+    out("")
+    out(
+        "4. Alice runs the hybrid handshake: 4 X25519 agreements + 1 ML-KEM-768 encapsulation "
+        f"→ one KDF. Her initial message is {len(initiated.message)} bytes "
+        f"(KEM ciphertext {len(message.kem_ciphertext)}, first ratchet message "
+        f"{len(message.payload)})."
+    )
+    before = store.one_time_count
+    responded = store.respond(initiated.message, rng=rng)
+    out(f"   Bob decrypts the first message: {responded.plaintext.decode()!r}")
+    out(
+        f"   Bob's one-time prekeys: {before} → {store.one_time_count} (consumed only after the "
+        "message authenticated)."
+    )
+    _refused(
+        out,
+        "   The same initial message replayed",
+        lambda: store.respond(initiated.message, rng=rng),
+    )
+    return initiated.session, responded.session
 
-    alice_view = SafetyNumber.of(alice.public, verified.identity)
+
+def _conversation(out: Out, alice: Session, bob: Session, rng: Rng) -> Session:
+    out("")
+    out("5. Conversation over the Double Ratchet with header encryption:")
+    reply = bob.encrypt(b"Hello Alice! Got it.")
+    out(f"   Bob → Alice ({len(reply)} bytes on the wire): {alice.decrypt(reply).decode()!r}")
+    sent = [alice.encrypt(f"message {i}".encode()) for i in (1, 2, 3, 4)]
+    out("   Alice sends messages 1-4; the network loses 2 and delivers 4, 1, 3:")
+    for i in (4, 1, 3):
+        out(f"     Bob reads {bob.decrypt(sent[i - 1]).decode()!r}")
+    out(f"     (Bob keeps {bob.skipped_key_count} skipped message key for the lost message 2)")
+    _refused(out, "     Message 4 delivered again", lambda: bob.decrypt(sent[3]))
+    fifth = alice.encrypt(b"message 5")
+    tampered = bytearray(fifth)
+    tampered[-1] ^= 0x01
+    _refused(out, "     Message 5 with one flipped bit", lambda: bob.decrypt(bytes(tampered)))
+    out(f"     The genuine message 5 still decrypts: {bob.decrypt(fifth).decode()!r}")
+    for i in range(3):
+        step = (alice if i % 2 else bob).encrypt(b"ping-pong")
+        (bob if i % 2 else alice).decrypt(step)
+    out("   Three more messages alternate direction: each one is a new DH ratchet step.")
+    storage_key = rng(32)
+    blob = bob.snapshot().to_bytes(storage_key, rng)
+    out("")
+    out(
+        f"6. Bob's device stores his session: {len(blob)} bytes, XChaCha20-Poly1305 under a "
+        "32-byte storage key."
+    )
+    _refused(
+        out, "   Loading it with another key", lambda: SessionSnapshot.from_bytes(blob, bytes(32))
+    )
+    restored = Session.restore(SessionSnapshot.from_bytes(blob, storage_key), rng=rng)
+    after = alice.encrypt(b"still there?")
+    out(f"   The restored session reads Alice's next message: {restored.decrypt(after).decode()!r}")
+    return restored
+
+
+def run(out: Out, *, rng: Rng = system_rng, now: int | None = None) -> None:
+    """Run the demo, writing human-readable lines through ``out``."""
+    now = int(time.time()) if now is None else now
+    out("Blindpost demo — keys, hybrid handshake, Double Ratchet, safety numbers")
+    out("")
+    alice = IdentityKeyPair.generate(rng)
+    bob = IdentityKeyPair.generate(rng)
+    out("1. Alice and Bob each generate an identity (Ed25519 signing key + bound X25519 key).")
+    out(f"   Alice: {alice!r}")
+    out(f"   Bob:   {bob!r}")
+    store, bundle_wire = _publish(out, bob, now, rng)
+    alice_session, bob_session = _handshake(out, alice, store, bundle_wire, rng)
+    _conversation(out, alice_session, bob_session, rng)
+
+    alice_view = SafetyNumber.of(alice.public, bob.public)
     bob_view = SafetyNumber.of(bob.public, alice.public)
     out("")
-    out("4. Safety numbers (computed from the two identity keys only):")
+    out("7. Safety numbers (computed from the two identity keys only):")
     out(f"   Alice sees: {alice_view.display()}")
     out(f"   Bob sees:   {bob_view.display()}")
     out(f"   identical: {alice_view.digits == bob_view.digits}")
@@ -112,5 +160,3 @@ def run(out: Callable[[str], None], *, rng: Rng = system_rng, now: int | None = 
     mallory = IdentityKeyPair.generate(rng)
     wrong = compare_scanned(bob_view, SafetyNumber.of(mallory.public, bob.public).scannable())
     out(f"   Bob scans a code made with Mallory's key instead: match = {wrong}")
-    out("")
-    out("Later layers (handshake, ratchet, blinding, relay, SMS) extend this demo as they land.")

@@ -127,6 +127,29 @@ CODES: Final[dict[str, tuple[type[ProtocolError], str]]] = {
         DecodeError,
         "a ristretto255 element that is non-canonical or the identity, or a scalar >= L",
     ),
+    # --- decode: identifiers and the directory (spec §8) ---
+    "decode.phone_chars": (
+        DecodeError,
+        "a phone number with a character outside the allowed set, or a '+' that is not first",
+    ),
+    "decode.phone_length": (
+        DecodeError,
+        "a phone number too long as text, or whose digit count is outside the E.164 bounds",
+    ),
+    "decode.phone_country": (
+        DecodeError,
+        "a phone number whose country calling code is not assigned, or a national number"
+        " without a default country",
+    ),
+    "decode.padding": (
+        DecodeError,
+        "padding that is not all zero bytes or does not give the structure its fixed size",
+    ),
+    # --- decode: exported session state (spec §7.8) ---
+    "decode.bad_state": (
+        DecodeError,
+        "an exported session state whose fields contradict each other",
+    ),
     # --- auth ---
     "auth.failed": (
         AuthenticationError,
@@ -137,10 +160,70 @@ CODES: Final[dict[str, tuple[type[ProtocolError], str]]] = {
         StateError,
         "an HPKE context's sequence number would exceed its maximum",
     ),
+    "state.replay": (
+        StateError,
+        "a message that was already accepted (an initial message or a ratchet message)",
+    ),
+    "state.unknown_prekey": (
+        StateError,
+        "an initial message names a prekey id the responder does not hold (used or expired)",
+    ),
+    # --- state: ratchet (spec §7) ---
+    "state.skip_limit": (
+        StateError,
+        "a ratchet message that would skip more message keys than the session's jump limit",
+    ),
+    "state.chain_exhausted": (
+        StateError,
+        "a ratchet sending chain that has used every message number",
+    ),
+    "state.unknown_session": (
+        StateError,
+        "a ratchet message whose tag no session in the index expects",
+    ),
+    # --- state: blinding, evaluator and directory (spec §8) ---
+    "state.unknown_key": (
+        StateError,
+        "an OPRF key id that the evaluator does not hold (never or no longer) or the client"
+        " does not know",
+    ),
+    "state.rate_limited": (
+        StateError,
+        "a credential asked for more than its token bucket allows at this time",
+    ),
+    "state.mismatch": (
+        StateError,
+        "a response that does not answer its request (another key id, prefix or page)",
+    ),
+    "state.stale": (
+        StateError,
+        "a signed directory operation whose timestamp is outside the freshness window or not"
+        " later than the last one accepted for the same registration",
+    ),
+    "state.not_registered": (
+        StateError,
+        "an unregistration for a token and identity that have no registration",
+    ),
+    "state.token_full": (
+        StateError,
+        "a registration by a new identity for a token that already has the most registrations",
+    ),
+    "state.bucket_full": (
+        StateError,
+        "a registration for a directory bucket whose pages are all full",
+    ),
+    "state.prefix_length": (
+        StateError,
+        "a directory lookup with a prefix length other than the directory's current one",
+    ),
     # --- usage ---
     "usage.bad_argument": (UsageError, "an argument of the wrong length, type or range"),
     "usage.export_only": (UsageError, "seal or open on an HPKE export-only context"),
     "usage.rng": (UsageError, "the injected rng returned the wrong number of bytes"),
+    "usage.no_sending_chain": (
+        UsageError,
+        "encrypt on a ratchet session that has not received its first message",
+    ),
 }
 
 for _code, (_cls, _trigger) in CODES.items():

@@ -32,3 +32,39 @@ LABEL_SIGNED_PREKEY: Final = _label("signed-prekey")
 LABEL_KEM_PREKEY: Final = _label("kem-prekey")
 #: Hash prefix of the iterated safety-number fingerprint (spec §5.1).
 LABEL_SAFETY_NUMBER: Final = _label("safety-number")
+
+# --- Handshake (spec §6) ---
+
+#: Labelled-KDF label of the hybrid handshake's key derivation (spec §6.4).
+LABEL_HANDSHAKE: Final = _label("handshake-kdf")
+#: Prefix of the handshake's associated data, which every later message binds (spec §6.5).
+LABEL_HANDSHAKE_AD: Final = _label("handshake-ad")
+#: Hash prefix of the responder's replay-cache digests of initial messages (spec §6.7).
+LABEL_HANDSHAKE_REPLAY: Final = _label("handshake-replay")
+KDF_LABELS += (LABEL_HANDSHAKE,)
+
+# --- Double Ratchet with header encryption and session state (spec §7) ---
+
+#: Labelled-KDF label of KDF_RK, the ratchet's root-key step (spec §7.2).
+LABEL_RATCHET_ROOT: Final = _label("ratchet-root")
+#: Labelled-KDF label of the tag key derived from a header key (spec §7.5).
+LABEL_RATCHET_TAG: Final = _label("ratchet-tag")
+#: Labelled-KDF label of the key that encrypts an exported session state (spec §7.8).
+LABEL_SESSION_STATE: Final = _label("session-state")
+KDF_LABELS += (LABEL_RATCHET_ROOT, LABEL_RATCHET_TAG, LABEL_SESSION_STATE)
+
+# --- Identifier blinding, evaluator and directory (spec §8) ---
+
+#: Prefix of the OPRF input of a normalised phone number (spec §8.3).
+LABEL_PHONE_IDENTIFIER: Final = _label("phone-identifier")
+#: ``info`` of RFC 9497 DeriveKeyPair for the evaluator's OPRF keys (spec §8.5.1).
+LABEL_OPRF_KEY: Final = _label("oprf-key")
+#: Labelled-KDF label of the discovery token (spec §8.3).
+LABEL_DISCOVERY_TOKEN: Final = _label("discovery-token")
+#: Labelled-KDF label of the per-epoch routing scalar (spec §8.3).
+LABEL_ROUTING_SCALAR: Final = _label("routing-scalar")
+#: Ed25519 signature context of a directory registration (spec §8.6.1).
+LABEL_DIRECTORY_REGISTRATION: Final = _label("directory-registration")
+#: Ed25519 signature context of a directory unregistration (spec §8.6.2).
+LABEL_DIRECTORY_UNREGISTRATION: Final = _label("directory-unregistration")
+KDF_LABELS += (LABEL_DISCOVERY_TOKEN, LABEL_ROUTING_SCALAR)

@@ -11,7 +11,13 @@ def test_demo_runs_the_real_flow() -> None:
     lines: list[str] = []
     run(lines.append, rng=SeededRng(b"demo"), now=1_767_225_600)
     text = "\n".join(lines)
-    assert "refused: auth.failed" in text
+    assert "A bundle with one flipped signature bit: refused with auth.failed" in text
+    assert "Bob decrypts the first message: \"Hi Bob, it's Alice.\"" in text
+    assert "The same initial message replayed: refused with state.unknown_prekey" in text
+    assert "Message 4 delivered again: refused with state.replay" in text
+    assert "The genuine message 5 still decrypts: 'message 5'" in text
+    assert "Loading it with another key: refused with auth.failed" in text
+    assert "The restored session reads Alice's next message: 'still there?'" in text
     assert "identical: True" in text
     assert "match = True" in text
     assert "Mallory's key instead: match = False" in text

@@ -37,6 +37,11 @@ SUITES: Final[dict[str, str]] = {
     "cbor": "cbor",
     "primitives": "primitives",
     "keys": "keys",
+    "handshake": "handshake",
+    "oprf": "oprf",
+    "blinding": "blinding",
+    "ratchet": "ratchet",
+    "state": "state",
 }
 
 Case = dict[str, Any]

@@ -37,7 +37,16 @@ from protocol.codec import (
     UInt,
     decode,
 )
+from protocol.directory import (
+    DirectoryParameters,
+    LookupRequest,
+    LookupResponse,
+    Registration,
+    Unregistration,
+)
 from protocol.errors import DecodeError
+from protocol.evaluator import EvaluationRequest, EvaluationResponse, PublishedKey
+from protocol.handshake import InitialMessage
 from protocol.keys import (
     IdentityKey,
     KemPrekey,
@@ -45,6 +54,15 @@ from protocol.keys import (
     PrekeyBundle,
     PrekeyUpload,
     SignedPrekey,
+)
+from protocol.oprf import Proof
+from protocol.ratchet import (
+    Limits,
+    PreviousChain,
+    SessionState,
+    SessionStateV0,
+    load_state,
+    parse_message,
 )
 from protocol.safety import ScannableSafetyNumber
 
@@ -104,6 +122,26 @@ DECODERS: list[Callable[[bytes], object]] = [
     PrekeyBundle.from_bytes,
     PrekeyUpload.from_bytes,
     ScannableSafetyNumber.from_bytes,
+    # Spec §6: the handshake's initial message.
+    InitialMessage.from_bytes,
+    # Spec §8.1: the RFC 9497 DLEQ proof (64 raw bytes).
+    Proof.from_bytes,
+    # Spec §8.5, §8.6: the evaluator's and the directory's wire structures.
+    PublishedKey.from_bytes,
+    EvaluationRequest.from_bytes,
+    EvaluationResponse.from_bytes,
+    Registration.from_bytes,
+    Unregistration.from_bytes,
+    DirectoryParameters.from_bytes,
+    LookupRequest.from_bytes,
+    LookupResponse.from_bytes,
+    # Spec §7: ratchet messages and exported session states (any version, with migration).
+    parse_message,
+    Limits.from_bytes,
+    PreviousChain.from_bytes,
+    SessionState.from_bytes,
+    SessionStateV0.from_bytes,
+    load_state,
 ]
 
 

@@ -1,0 +1,809 @@
+"""Spec §7: the Double Ratchet with header encryption — the live session state machine.
+
+The algorithm is Signal's "Double Ratchet with header encryption" (Double Ratchet
+specification, revision 1, §4: ``RatchetInitAliceHE``, ``RatchetInitBobHE``,
+``RatchetEncryptHE``, ``RatchetDecryptHE``, ``DHRatchetHE``), with three changes that the spec
+states and argues (§7.5–§7.7):
+
+* every message starts with a 16-byte **tag**, ``AES-256(TK, 0^96 || u32be(n))`` under a tag
+  key derived from the header key of its chain. A receiver identifies the chain and the message
+  number of a message by inverting the tag (no trial decryption; skipped keys are a dict keyed
+  by tag), and a :class:`~protocol.ratchet.SessionIndex` maps the expected tags of many
+  sessions to their session in O(1);
+* separate bounds for one jump within a chain, for the total number of stored skipped keys
+  (oldest first eviction) and for the age of previous chains (:class:`Limits`);
+* every failure leaves the session exactly as it was: decryption computes into locals and
+  commits at the very end, after the body authenticated (vodozemac's find-then-commit). No
+  state is copied for rollback.
+
+Hot-path notes: header keys and tag keys are parsed once per chain (``ChaCha20Poly1305Key``,
+``Aes256Block``); KDF_CK is one ``hmac_sha256_pair``; the message layout is fixed (no CBOR on
+the per-message path, §7.3).
+"""
+
+from __future__ import annotations
+
+from typing import Final, NoReturn
+
+from .. import labels
+from ..errors import AuthenticationError, DecodeError, StateError, UsageError
+from ..keys import check_x25519_public_key
+from ..primitives import (
+    Aes256Block,
+    ChaCha20Poly1305Key,
+    Rng,
+    X25519KeyPair,
+    chacha20_poly1305_open_single_use,
+    chacha20_poly1305_seal_single_use,
+    ct_equal,
+    hmac_sha256_pair,
+    labeled_kdf,
+)
+from ._state import (
+    DEFAULT_LIMITS,
+    MAX_ASSOCIATED_DATA_SIZE,
+    MAX_MESSAGE_NUMBER,
+    Limits,
+    PreviousChain,
+    SessionSnapshot,
+    SessionState,
+    pack_skipped,
+    unpack_skipped,
+)
+
+__all__ = [
+    "ENCRYPTED_HEADER_SIZE",
+    "HEADER_SIZE",
+    "MAX_MESSAGE_SIZE",
+    "MAX_PLAINTEXT_SIZE",
+    "MESSAGE_OVERHEAD",
+    "TAG_SIZE",
+    "Session",
+    "parse_message",
+]
+
+#: Spec §7.3: the tag that starts every message.
+TAG_SIZE: Final = 16
+#: Spec §7.3: the header plaintext ``dh (32) || u32be(pn) || u32be(n)``.
+HEADER_SIZE: Final = 40
+#: Spec §7.3: the encrypted header (ChaCha20-Poly1305 adds a 16-byte tag).
+ENCRYPTED_HEADER_SIZE: Final = HEADER_SIZE + 16
+#: Spec §7.3: tag, encrypted header and the body's AEAD tag.
+MESSAGE_OVERHEAD: Final = TAG_SIZE + ENCRYPTED_HEADER_SIZE + 16
+#: Spec §7.3: the largest ratchet message (it fits a 64 KiB envelope payload, §6.6).
+MAX_MESSAGE_SIZE: Final = 65_536
+#: Spec §7.3: the largest plaintext of one message.
+MAX_PLAINTEXT_SIZE: Final = MAX_MESSAGE_SIZE - MESSAGE_OVERHEAD
+#: Spec §7.3: the last message number a sender may use, so that ``PN`` fits a uint32.
+_LAST_SENDING_N: Final = MAX_MESSAGE_NUMBER - 1
+#: Message numbers are below this bound (exclusive), so ``u32be(n)`` always exists.
+_N_BOUND: Final = MAX_MESSAGE_NUMBER + 1
+
+_PREFIX: Final = TAG_SIZE + ENCRYPTED_HEADER_SIZE  # tag || encrypted header
+_Z12: Final = bytes(12)
+_Z8: Final = bytes(8)
+_CK_MESSAGE: Final = b"\x01"
+_CK_NEXT: Final = b"\x02"
+
+
+def parse_message(data: bytes) -> tuple[bytes, bytes, bytes]:
+    """Spec §7.3: split a ratchet message into ``(tag, encrypted_header, body)``.
+
+    Raises ``decode.length`` below :data:`MESSAGE_OVERHEAD` bytes and ``decode.too_large``
+    above :data:`MAX_MESSAGE_SIZE`; any other byte string of a valid length parses (what it
+    means is decided by authentication).
+    """
+    data = _message_bytes(data)
+    return data[:TAG_SIZE], data[TAG_SIZE:_PREFIX], data[_PREFIX:]
+
+
+def _body(data: bytes) -> bytes | memoryview:
+    """The body of a message: a copy when small (cheaper), a view when large."""
+    return data[_PREFIX:] if len(data) < 2048 else memoryview(data)[_PREFIX:]
+
+
+def _message_bytes(data: object) -> bytes:
+    if type(data) is not bytes:
+        if not isinstance(data, bytearray | memoryview):
+            raise UsageError("usage.bad_argument", "a ratchet message is bytes")
+        data = bytes(data)
+    size = len(data)
+    if size < MESSAGE_OVERHEAD:
+        raise DecodeError("decode.length", "ratchet message shorter than its fixed overhead")
+    if size > MAX_MESSAGE_SIZE:
+        raise DecodeError("decode.too_large", "ratchet message longer than 65536 bytes")
+    return data
+
+
+# --- Spec §7.2: the KDFs ------------------------------------------------------------------------
+
+
+def kdf_rk(root_key: bytes, dh_out: bytes) -> tuple[bytes, bytes, bytes]:
+    """Spec §7.2: ``KDF_RK_HE(rk, dh_out) -> (rk', ck, nhk)``.
+
+    ``KDF(LABEL_RATCHET_ROOT, ikm = dh_out, salt = rk, context = "", L = 96)`` split into three
+    32-byte keys: HKDF with the root key as salt, as Signal's spec recommends.
+    """
+    okm = labeled_kdf(labels.LABEL_RATCHET_ROOT, dh_out, root_key, b"", 96)
+    return okm[:32], okm[32:64], okm[64:]
+
+
+def kdf_ck(chain_key: bytes) -> tuple[bytes, bytes]:
+    """Spec §7.2: ``KDF_CK(ck) -> (ck', mk)``: ``mk = HMAC(ck, 0x01)``, ``ck' = HMAC(ck, 0x02)``."""
+    message_key, next_chain_key = hmac_sha256_pair(chain_key, _CK_MESSAGE, _CK_NEXT)
+    return next_chain_key, message_key
+
+
+def tag_key(header_key: bytes) -> bytes:
+    """Spec §7.5: ``TK = KDF(LABEL_RATCHET_TAG, ikm = header_key, salt = "", "", 32)``."""
+    return labeled_kdf(labels.LABEL_RATCHET_TAG, header_key, b"", b"", 32)
+
+
+def _number_block(n: int) -> bytes:
+    return _Z12 + n.to_bytes(4, "big")
+
+
+class _Chain:
+    """One receiving header-key chain: its header key parsed for AEAD and for tags (§7.5).
+
+    ``index`` numbers the receiving chains of a session from 1 (§7.6); the pending *next*
+    receiving chain already carries the index it will have.
+    """
+
+    __slots__ = ("aead", "header_key", "index", "prp")
+
+    def __init__(self, header_key: bytes, index: int) -> None:
+        self.header_key = header_key
+        self.index = index
+        self.aead = ChaCha20Poly1305Key(header_key)
+        self.prp = Aes256Block(tag_key(header_key))
+
+    def tag(self, n: int) -> bytes:
+        """Spec §7.5: the tag of message ``n`` of this chain."""
+        return self.prp.encrypt(_Z12 + n.to_bytes(4, "big"))
+
+    def number(self, tag: bytes) -> int | None:
+        """Spec §7.5: the message number whose tag is ``tag``, or ``None`` if not this chain's."""
+        block = self.prp.decrypt(tag)
+        if ct_equal(block[:12], _Z12):
+            return int.from_bytes(block[12:], "big")
+        return None
+
+    def open_header(self, data: bytes, n: int) -> bytes:
+        """Spec §7.3: authenticate and decrypt the header of message ``n``; ``auth.failed``."""
+        number = n.to_bytes(4, "big")
+        header = self.aead.open(_Z8 + number, data[TAG_SIZE:_PREFIX], b"")
+        if not ct_equal(header[36:], number):
+            raise AuthenticationError()
+        return header
+
+    def __repr__(self) -> str:
+        return f"_Chain(index={self.index}, <redacted>)"
+
+
+#: One stored skipped key: its chain, its message number and the message key (§7.6).
+_Skipped = tuple[_Chain, int, bytes]
+#: A window of expected tags: chain and the half-open range of message numbers (§7.5).
+_Window = tuple[_Chain, int, int]
+
+
+class _TagObserver:
+    """What a :class:`SessionIndex` attaches to a session to follow its expected tags."""
+
+    __slots__ = ()
+
+    def replace(self, old: bytes, new: bytes | None) -> None:
+        raise NotImplementedError
+
+    def apply(self, removed: list[bytes], added: list[bytes]) -> None:
+        raise NotImplementedError
+
+
+def _bad_argument(detail: str) -> NoReturn:
+    raise UsageError("usage.bad_argument", detail)
+
+
+def _require_key(name: str, value: object) -> bytes:
+    if not isinstance(value, bytes) or len(value) != 32:
+        _bad_argument(f"{name} must be 32 bytes")
+    return value
+
+
+def _require_ad(value: object) -> bytes:
+    if not isinstance(value, bytes) or len(value) > MAX_ASSOCIATED_DATA_SIZE:
+        _bad_argument(f"associated_data must be bytes of at most {MAX_ASSOCIATED_DATA_SIZE}")
+    return value
+
+
+def _require_limits(limits: object) -> Limits:
+    if limits is None:
+        return DEFAULT_LIMITS
+    if type(limits) is not Limits:
+        _bad_argument("limits must be a Limits")
+    return limits
+
+
+class Session:
+    """Spec §7: one end of a Double Ratchet session with header encryption (h11-style facade).
+
+    Create it with :meth:`initiator` or :meth:`responder` from the handshake's output (§6), or
+    with :meth:`restore` from a :class:`SessionSnapshot`. :meth:`encrypt` returns the bytes of
+    one ratchet message; :meth:`decrypt` takes them and returns the plaintext. Both are
+    transactional: on any error the session is exactly as it was (compare :meth:`snapshot`
+    before and after). The session keeps ``rng`` for the DH ratchet key pairs it generates.
+
+    A session is a secret: its ``repr`` is redacted and it cannot be pickled or copied. Export
+    it with :meth:`snapshot`.
+    """
+
+    __slots__ = (
+        "_ad",
+        "_ckr",
+        "_cks",
+        "_dhr",
+        "_dhs",
+        "_header_prefix",
+        "_hks",
+        "_limits",
+        "_next",
+        "_nhks",
+        "_nr",
+        "_ns",
+        "_observer",
+        "_pn",
+        "_previous",
+        "_recv",
+        "_rk",
+        "_rng",
+        "_send_aead",
+        "_send_prp",
+        "_skipped",
+    )
+
+    _ad: bytes
+    _cks: bytes | None
+    _ckr: bytes | None
+    _dhr: bytes | None
+    _dhs: X25519KeyPair
+    _header_prefix: bytes
+    _hks: bytes | None
+    _limits: Limits
+    _next: _Chain
+    _nhks: bytes
+    _nr: int
+    _ns: int
+    _observer: _TagObserver | None
+    _pn: int
+    _previous: tuple[_Chain, ...]
+    _recv: _Chain | None
+    _rk: bytes
+    _rng: Rng
+    _send_aead: ChaCha20Poly1305Key | None
+    _send_prp: Aes256Block | None
+    _skipped: dict[bytes, _Skipped]
+
+    def __init__(self) -> None:
+        raise TypeError("use Session.initiator, Session.responder or Session.restore")
+
+    # --- construction (spec §7.2) ------------------------------------------------------------
+
+    @classmethod
+    def _blank(cls, associated_data: bytes, rng: Rng, limits: Limits) -> Session:
+        self = object.__new__(cls)
+        self._ad = associated_data
+        self._rng = rng
+        self._limits = limits
+        self._observer = None
+        self._skipped = {}
+        self._previous = ()
+        return self
+
+    def _set_sending(self, header_key: bytes | None) -> None:
+        self._hks = header_key
+        if header_key is None:
+            self._send_aead = None
+            self._send_prp = None
+        else:
+            self._send_aead = ChaCha20Poly1305Key(header_key)
+            self._send_prp = Aes256Block(tag_key(header_key))
+        self._header_prefix = self._dhs.public_key + self._pn.to_bytes(4, "big")
+
+    @classmethod
+    def initiator(
+        cls,
+        *,
+        root_key: bytes,
+        header_key: bytes,
+        next_header_key: bytes,
+        remote_ratchet_key: bytes,
+        associated_data: bytes,
+        rng: Rng,
+        limits: Limits | None = None,
+    ) -> Session:
+        """Spec §7.2 ``RatchetInitAliceHE(SK, bob_dh_public_key, HKa, NHKb)``.
+
+        ``root_key`` is SK, ``header_key`` HKa (this side's first sending header key),
+        ``next_header_key`` NHKb and ``remote_ratchet_key`` the responder's signed prekey.
+        Draws one X25519 private key from ``rng``.
+        """
+        sk = _require_key("root_key", root_key)
+        hka = _require_key("header_key", header_key)
+        nhkb = _require_key("next_header_key", next_header_key)
+        remote = _require_key("remote_ratchet_key", remote_ratchet_key)
+        check_x25519_public_key(remote)
+        self = cls._blank(_require_ad(associated_data), rng, _require_limits(limits))
+        self._dhs = X25519KeyPair.generate(rng)
+        self._dhr = remote
+        self._rk, self._cks, self._nhks = kdf_rk(sk, self._dhs.exchange(remote))
+        self._ns = 0
+        self._pn = 0
+        self._set_sending(hka)
+        self._ckr = None
+        self._nr = 0
+        self._recv = None
+        self._next = _Chain(nhkb, 1)
+        return self
+
+    @classmethod
+    def responder(
+        cls,
+        *,
+        root_key: bytes,
+        header_key: bytes,
+        next_header_key: bytes,
+        ratchet_private_key: bytes,
+        associated_data: bytes,
+        rng: Rng,
+        limits: Limits | None = None,
+    ) -> Session:
+        """Spec §7.2 ``RatchetInitBobHE(SK, bob_dh_key_pair, HKa, NHKb)``.
+
+        ``ratchet_private_key`` is the private key of the signed prekey the initiator used.
+        The session cannot send until it has decrypted the initiator's first message
+        (``usage.no_sending_chain``); that first :meth:`decrypt` may be its first operation.
+        """
+        sk = _require_key("root_key", root_key)
+        hka = _require_key("header_key", header_key)
+        nhkb = _require_key("next_header_key", next_header_key)
+        private = _require_key("ratchet_private_key", ratchet_private_key)
+        self = cls._blank(_require_ad(associated_data), rng, _require_limits(limits))
+        self._dhs = X25519KeyPair(private)
+        self._dhr = None
+        self._rk = sk
+        self._cks = None
+        self._ns = 0
+        self._pn = 0
+        self._nhks = nhkb
+        self._set_sending(None)
+        self._ckr = None
+        self._nr = 0
+        self._recv = None
+        self._next = _Chain(hka, 1)
+        return self
+
+    # --- sending (spec §7.3) -----------------------------------------------------------------
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        """Spec §7.3 ``RatchetEncryptHE``: the next message of the sending chain.
+
+        ``tag || ENCRYPT(HKs, header) || ENCRYPT(mk, plaintext, AD || tag || enc_header)``.
+        Errors: ``usage.no_sending_chain`` (a responder before its first message),
+        ``usage.bad_argument`` (not bytes, or longer than :data:`MAX_PLAINTEXT_SIZE`),
+        ``state.chain_exhausted``.
+        """
+        cks = self._cks
+        if cks is None:
+            raise UsageError("usage.no_sending_chain", "a responder sends after it received")
+        if type(plaintext) is not bytes:
+            if not isinstance(plaintext, bytearray | memoryview):
+                _bad_argument("plaintext must be bytes")
+            plaintext = bytes(plaintext)
+        if len(plaintext) > MAX_PLAINTEXT_SIZE:
+            _bad_argument(f"plaintext longer than {MAX_PLAINTEXT_SIZE} bytes")
+        n = self._ns
+        if n > _LAST_SENDING_N:
+            raise StateError("state.chain_exhausted", "the sending chain used every number")
+        message_key, next_chain_key = hmac_sha256_pair(cks, _CK_MESSAGE, _CK_NEXT)
+        number = n.to_bytes(4, "big")
+        tag = self._send_prp.encrypt(_Z12 + number)  # type: ignore[union-attr]
+        header = self._send_aead.seal(  # type: ignore[union-attr]
+            _Z8 + number, self._header_prefix + number, b""
+        )
+        prefix = tag + header
+        body = chacha20_poly1305_seal_single_use(message_key, plaintext, self._ad + prefix)
+        # commit
+        self._cks = next_chain_key
+        self._ns = n + 1
+        return prefix + body
+
+    # --- receiving (spec §7.3, §7.5, §7.6) ---------------------------------------------------
+
+    def decrypt(self, data: bytes) -> bytes:
+        """Spec §7.3 ``RatchetDecryptHE`` with tag lookup (§7.5): the plaintext of ``data``.
+
+        Order (§1.4): length (``decode.length``, ``decode.too_large``) → the chain and number
+        from the tag (none: ``auth.failed``) → authentication → state (``state.replay``,
+        ``state.skip_limit``) → commit. On any error the session is unchanged.
+
+        The tag gives the message number, so a message of the current chain or of a stored
+        skipped key is authenticated by its body AEAD alone, whose associated data holds the
+        tag and the encrypted header (§7.3); the header is decrypted when its content is needed
+        (a DH ratchet step) or to authenticate a message before a state error.
+        """
+        if type(data) is not bytes or not MESSAGE_OVERHEAD <= len(data) <= MAX_MESSAGE_SIZE:
+            data = _message_bytes(data)
+        tag = data[:TAG_SIZE]
+        recv = self._recv
+        if recv is not None:
+            block = recv.prp.decrypt(tag)
+            if ct_equal(block[:12], _Z12):
+                n = int.from_bytes(block[12:], "big")
+                nr = self._nr
+                if n != nr:
+                    return self._decrypt_current(data, tag, recv, n, nr)
+                # In order: the hot path.
+                message_key, chain_key = hmac_sha256_pair(
+                    self._ckr,  # type: ignore[arg-type]  # present with a receiving chain
+                    _CK_MESSAGE,
+                    _CK_NEXT,
+                )
+                plaintext = chacha20_poly1305_open_single_use(
+                    message_key, _body(data), self._ad + data[:_PREFIX]
+                )
+                # commit
+                self._ckr = chain_key
+                self._nr = n + 1
+                observer = self._observer
+                if observer is not None:
+                    end = n + self._limits.tag_window
+                    observer.replace(tag, recv.tag(end) if end < _N_BOUND else None)
+                return plaintext
+        entry = self._skipped.get(tag)
+        if entry is not None:
+            return self._decrypt_skipped(data, tag, entry)
+        following = self._next
+        number = following.number(tag)
+        if number is not None:
+            return self._decrypt_next(data, following, number)
+        for chain in self._previous:
+            number = chain.number(tag)
+            if number is not None:
+                chain.open_header(data, number)
+                raise StateError("state.replay", "message key already used or deleted")
+        raise AuthenticationError()
+
+    def _decrypt_skipped(self, data: bytes, tag: bytes, entry: _Skipped) -> bytes:
+        """Spec §7.6 ``TrySkippedMessageKeysHE``, found by tag instead of by trial."""
+        message_key = entry[2]
+        plaintext = chacha20_poly1305_open_single_use(
+            message_key, _body(data), self._ad + data[:_PREFIX]
+        )
+        # commit
+        del self._skipped[tag]
+        observer = self._observer
+        if observer is not None:
+            observer.apply([tag], [])
+        return plaintext
+
+    def _decrypt_current(self, data: bytes, tag: bytes, recv: _Chain, n: int, nr: int) -> bytes:
+        """Spec §7.3: a message of the current receiving chain out of order.
+
+        Below the counter: a stored skipped key, else a replay (authenticated by its header).
+        Above it: ``SkipMessageKeysHE(n)`` within ``max_jump``.
+        """
+        if n < nr:
+            entry = self._skipped.get(tag)
+            if entry is not None:
+                return self._decrypt_skipped(data, tag, entry)
+            recv.open_header(data, n)
+            raise StateError("state.replay", "message key already used or deleted")
+        limits = self._limits
+        if n - nr > limits.max_jump:
+            recv.open_header(data, n)
+            raise StateError("state.skip_limit", f"jump of {n - nr} > {limits.max_jump}")
+        chain_key = self._ckr
+        assert chain_key is not None
+        keys: list[bytes] = []
+        for _ in range(nr, n):
+            message_key, chain_key = hmac_sha256_pair(chain_key, _CK_MESSAGE, _CK_NEXT)
+            keys.append(message_key)
+        message_key, chain_key = hmac_sha256_pair(chain_key, _CK_MESSAGE, _CK_NEXT)
+        plaintext = chacha20_poly1305_open_single_use(
+            message_key, _body(data), self._ad + data[:_PREFIX]
+        )
+        new = [(recv.tag(m), recv, m, key) for m, key in zip(range(nr, n), keys, strict=True)]
+        removed, kept = self._plan_skipped(new, ())
+        window = limits.tag_window
+        changes = None
+        if self._observer is not None:
+            changes = self._index_changes(
+                [(recv, nr, nr + window)], [(recv, n + 1, n + 1 + window)], new, kept, removed
+            )
+        # commit
+        self._ckr = chain_key
+        self._nr = n + 1
+        self._commit_skipped(removed, kept)
+        if changes is not None:
+            self._observer.apply(*changes)  # type: ignore[union-attr]
+        return plaintext
+
+    def _decrypt_next(self, data: bytes, following: _Chain, n: int) -> bytes:
+        """Spec §7.3 ``DHRatchetHE``: the first message seen on the next receiving chain."""
+        header = following.open_header(data, n)
+        remote = header[:32]
+        pn = int.from_bytes(header[32:36], "big")
+        check_x25519_public_key(remote)
+        limits = self._limits
+        recv = self._recv
+        nr = self._nr
+        chain_key = self._ckr
+        if chain_key is not None and pn > nr and pn - nr > limits.max_jump:
+            raise StateError("state.skip_limit", f"jump of {pn - nr} > {limits.max_jump}")
+        if n > limits.max_jump:
+            raise StateError("state.skip_limit", f"jump of {n} > {limits.max_jump}")
+        # SkipMessageKeysHE(header.pn) on the current receiving chain
+        old_keys: list[bytes] = []
+        if chain_key is not None:
+            for _ in range(nr, pn):
+                message_key, chain_key = hmac_sha256_pair(chain_key, _CK_MESSAGE, _CK_NEXT)
+                old_keys.append(message_key)
+        # DHRatchetHE, receiving half
+        root_key, receiving_key, next_receiving_header = kdf_rk(
+            self._rk, self._dhs.exchange(remote)
+        )
+        # SkipMessageKeysHE(header.n) on the new chain, then its message key
+        new_keys: list[bytes] = []
+        for _ in range(n):
+            message_key, receiving_key = hmac_sha256_pair(receiving_key, _CK_MESSAGE, _CK_NEXT)
+            new_keys.append(message_key)
+        message_key, receiving_key = hmac_sha256_pair(receiving_key, _CK_MESSAGE, _CK_NEXT)
+        plaintext = chacha20_poly1305_open_single_use(
+            message_key, _body(data), self._ad + data[:_PREFIX]
+        )
+        # Authentic. DHRatchetHE, sending half (draws randomness only now).
+        ratchet = X25519KeyPair.generate(self._rng)
+        root_key, sending_key, next_sending_header = kdf_rk(root_key, ratchet.exchange(remote))
+        new_next = _Chain(next_receiving_header, following.index + 1)
+        sending_header = self._nhks
+        send_aead = ChaCha20Poly1305Key(sending_header)
+        send_prp = Aes256Block(tag_key(sending_header))
+        new: list[tuple[bytes, _Chain, int, bytes]] = []
+        if old_keys:
+            assert recv is not None
+            new += [(recv.tag(m), recv, m, k) for m, k in zip(range(nr, pn), old_keys, strict=True)]
+        if new_keys:
+            new += [(following.tag(m), following, m, k) for m, k in enumerate(new_keys)]
+        # The current chain becomes a previous chain; chains too old are deleted (§7.6).
+        previous = self._previous if recv is None else (*self._previous, recv)
+        dropped: tuple[_Chain, ...] = ()
+        oldest = following.index - limits.max_chain_age
+        if previous and previous[0].index < oldest:  # ordered by index, oldest first
+            dropped = tuple(chain for chain in previous if chain.index < oldest)
+            previous = previous[len(dropped) :]
+        removed: list[bytes] = []
+        kept = new
+        if new or dropped:
+            removed, kept = self._plan_skipped(new, dropped)
+        window = limits.tag_window
+        changes = None
+        if self._observer is not None:
+            before: list[_Window] = [(following, 0, window)]
+            if recv is not None:
+                before.append((recv, nr, nr + window))
+            after: list[_Window] = [(following, n + 1, n + 1 + window), (new_next, 0, window)]
+            changes = self._index_changes(before, after, new, kept, removed)
+        # commit
+        previous_sending_n = self._ns
+        self._dhr = remote
+        self._rk = root_key
+        self._dhs = ratchet
+        self._pn = previous_sending_n
+        self._ns = 0
+        self._cks = sending_key
+        self._hks = sending_header
+        self._send_aead = send_aead
+        self._send_prp = send_prp
+        self._header_prefix = ratchet.public_key + previous_sending_n.to_bytes(4, "big")
+        self._nhks = next_sending_header
+        self._ckr = receiving_key
+        self._nr = n + 1
+        self._previous = previous
+        self._recv = following
+        self._next = new_next
+        if removed or kept:
+            self._commit_skipped(removed, kept)
+        if changes is not None:
+            self._observer.apply(*changes)  # type: ignore[union-attr]
+        return plaintext
+
+    # --- skipped keys (spec §7.6) ------------------------------------------------------------
+
+    def _plan_skipped(
+        self, new: list[tuple[bytes, _Chain, int, bytes]], dropped: tuple[_Chain, ...]
+    ) -> tuple[list[bytes], list[tuple[bytes, _Chain, int, bytes]]]:
+        """Spec §7.6: which stored keys go (aged chains, then oldest first) and which new stay.
+
+        Pure: returns ``(removed stored tags, new entries kept)``; nothing is mutated.
+        """
+        store = self._skipped
+        removed: list[bytes] = []
+        if dropped:
+            for tag, (chain, _n, _key) in store.items():
+                if chain not in dropped:
+                    break  # entries are ordered by chain, oldest first (§7.6)
+                removed.append(tag)
+        excess = len(store) - len(removed) + len(new) - self._limits.max_skipped_keys
+        if excess <= 0:
+            return removed, new
+        if len(removed) < len(store):
+            gone = set(removed)
+            for tag in store:
+                if excess == 0:
+                    break
+                if tag not in gone:
+                    removed.append(tag)
+                    excess -= 1
+        return removed, new[excess:]
+
+    def _commit_skipped(
+        self, removed: list[bytes], kept: list[tuple[bytes, _Chain, int, bytes]]
+    ) -> None:
+        store = self._skipped
+        for tag in removed:
+            del store[tag]
+        for tag, chain, n, key in kept:
+            store[tag] = (chain, n, key)
+
+    def _index_changes(
+        self,
+        before: list[_Window],
+        after: list[_Window],
+        new: list[tuple[bytes, _Chain, int, bytes]],
+        kept: list[tuple[bytes, _Chain, int, bytes]],
+        removed: list[bytes],
+    ) -> tuple[list[bytes], list[bytes]]:
+        """Spec §7.5: the index entries an operation removes and adds (computed, not applied).
+
+        A session's expected tags are its windows' tags plus its stored skipped keys' tags.
+        ``before``/``after`` are the windows around the operation, ``new`` the keys it skipped,
+        ``kept`` those of them that stay stored, ``removed`` the stored keys it deletes.
+        """
+        known = {(id(chain), m): tag for tag, chain, m, _key in new}
+        stays = {tag for tag, _chain, _m, _key in kept}
+        gone = set(removed)
+        store = self._skipped
+
+        def inside(windows: list[_Window], chain: _Chain, m: int) -> bool:
+            return any(c is chain and lo <= m < hi for c, lo, hi in windows)
+
+        drop: list[bytes] = [tag for tag in removed]
+        add: list[bytes] = []
+        for chain, lo, hi in before:
+            for m in range(lo, min(hi, _N_BOUND)):
+                if inside(after, chain, m):
+                    continue
+                tag = known.get((id(chain), m)) or chain.tag(m)
+                if tag in stays or (tag in store and tag not in gone):
+                    continue
+                drop.append(tag)
+        for chain, lo, hi in after:
+            for m in range(lo, min(hi, _N_BOUND)):
+                if not inside(before, chain, m):
+                    add.append(chain.tag(m))
+        for tag, chain, m, _key in kept:
+            if not inside(before, chain, m):
+                add.append(tag)
+        return drop, add
+
+    def _expected_tags(self) -> list[bytes]:
+        """Spec §7.5: every tag this session expects (windows and stored skipped keys)."""
+        window = self._limits.tag_window
+        tags = list(self._skipped)
+        recv = self._recv
+        if recv is not None:
+            tags += [recv.tag(m) for m in range(self._nr, min(self._nr + window, _N_BOUND))]
+        tags += [self._next.tag(m) for m in range(window)]
+        return tags
+
+    # --- introspection --------------------------------------------------------------------------
+
+    @property
+    def limits(self) -> Limits:
+        """The session's bounds (§7.4)."""
+        return self._limits
+
+    @property
+    def can_send(self) -> bool:
+        """Whether :meth:`encrypt` may be called (a responder must receive first)."""
+        return self._cks is not None
+
+    @property
+    def skipped_key_count(self) -> int:
+        """How many skipped message keys are stored (at most ``limits.max_skipped_keys``)."""
+        return len(self._skipped)
+
+    # --- export and import (spec §7.8) -------------------------------------------------------
+
+    def snapshot(self) -> SessionSnapshot:
+        """Spec §7.8: an immutable copy of the complete state (the export type)."""
+        groups: dict[int, list[tuple[int, bytes]]] = {}
+        for chain, n, key in self._skipped.values():
+            groups.setdefault(id(chain), []).append((n, key))
+        recv = self._recv
+        state = SessionState(
+            associated_data=self._ad,
+            limits=self._limits,
+            root_key=self._rk,
+            sending_ratchet_private=self._dhs.private_bytes(),
+            receiving_ratchet_public=self._dhr,
+            sending_chain_key=self._cks,
+            sending_n=self._ns,
+            previous_sending_n=self._pn,
+            sending_header_key=self._hks,
+            next_sending_header_key=self._nhks,
+            receiving_chain_key=self._ckr,
+            receiving_n=self._nr,
+            receiving_header_key=None if recv is None else recv.header_key,
+            next_receiving_header_key=self._next.header_key,
+            receiving_chain_index=0 if recv is None else recv.index,
+            receiving_skipped=b"" if recv is None else pack_skipped(groups.get(id(recv), [])),
+            previous_chains=tuple(
+                PreviousChain(
+                    chain.header_key, chain.index, pack_skipped(groups.get(id(chain), []))
+                )
+                for chain in self._previous
+            ),
+        )
+        return SessionSnapshot(state)
+
+    @classmethod
+    def restore(cls, snapshot: SessionSnapshot, *, rng: Rng) -> Session:
+        """Spec §7.8: a live session from a snapshot (the snapshot is not consumed).
+
+        Restoring an *older* snapshot of a session that has since sent messages and sending
+        again reuses message keys; the application MUST NOT do that (§7.8.4).
+        """
+        if type(snapshot) is not SessionSnapshot:
+            _bad_argument("snapshot must be a SessionSnapshot")
+        state = snapshot.state
+        self = cls._blank(state.associated_data, rng, state.limits)
+        self._rk = state.root_key
+        self._dhs = X25519KeyPair(state.sending_ratchet_private)
+        self._dhr = state.receiving_ratchet_public
+        self._cks = state.sending_chain_key
+        self._ns = state.sending_n
+        self._pn = state.previous_sending_n
+        self._nhks = state.next_sending_header_key
+        self._set_sending(state.sending_header_key)
+        self._ckr = state.receiving_chain_key
+        self._nr = state.receiving_n
+        index = state.receiving_chain_index
+        self._recv = None
+        if state.receiving_header_key is not None:
+            self._recv = _Chain(state.receiving_header_key, index)
+        self._next = _Chain(state.next_receiving_header_key, index + 1)
+        self._previous = tuple(_Chain(c.header_key, c.index) for c in state.previous_chains)
+        store = self._skipped
+        groups = [
+            (c, p.skipped) for c, p in zip(self._previous, state.previous_chains, strict=True)
+        ]
+        if self._recv is not None:
+            groups.append((self._recv, state.receiving_skipped))
+        for chain, records in groups:
+            for n, key in unpack_skipped(records):
+                store[chain.tag(n)] = (chain, n, key)
+        return self
+
+    # --- secrets ----------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return "Session(<redacted>)"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("sessions cannot be pickled; use snapshot().to_bytes(storage_key, rng)")
+
+    def __copy__(self) -> Session:
+        raise TypeError("sessions cannot be copied; use snapshot() and Session.restore")
+
+    def __deepcopy__(self, memo: object) -> Session:
+        raise TypeError("sessions cannot be copied; use snapshot() and Session.restore")
