@@ -1,6 +1,8 @@
 """``blindpost demo``: the most complete real flow the implementation has so far.
 
-Bob creates his prekeys and publishes them; the directory checks every signature and hands
+Bob registers his phone number through the blind OPRF evaluator and directory, and Alice
+discovers him from her address book without either server learning a number; Bob creates his
+prekeys and publishes them; the directory checks every signature and hands
 Alice a bundle; Alice runs the hybrid post-quantum handshake and her first message arrives
 inside it; a replayed initial message is refused; the two then talk over the Double Ratchet in
 both directions, with a reordered and a lost message and a replay refused; Bob exports his
@@ -16,7 +18,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from .blinding import MailboxKeyPair, epoch_of, normalize_phone_number, request_evaluation
+from .directory import (
+    Directory,
+    Registration,
+    lookup_request,
+    read_lookup_response,
+    registrations_for,
+)
 from .errors import ProtocolError
+from .evaluator import Evaluator, OprfKeyPair
 from .handshake import InitialMessage, PrekeyStore, initiate
 from .keys import IdentityKeyPair, PrekeyBundle, PrekeyUpload
 from .primitives import Rng, system_rng
@@ -40,11 +51,85 @@ def _refused(out: Out, what: str, action: Callable[[], object]) -> None:
     raise AssertionError(f"{what} was accepted")  # pragma: no cover - a security bug
 
 
+#: Bob's number as Bob types it, and Alice's address book (Bob's number spelt her way).
+_BOB_TYPES = "020 7946 0958"
+_ALICE_CONTACTS = ("+44 (0)20 7946-0958", "+1 202 555 0143", "0044 20 7946 0000")
+
+
+def _discovery(out: Out, alice: IdentityKeyPair, bob: IdentityKeyPair, now: int, rng: Rng) -> bytes:
+    """Spec §8: registration and discovery; returns Bob's mailbox routing ID for this epoch."""
+    evaluator = Evaluator(OprfKeyPair.generate(1, rng), now=now)
+    pinned = evaluator.current_key()  # shipped with the app, never taken from a response
+    directory = Directory()
+    out("")
+    out("2. Bob registers his phone number — blindly (spec §8).")
+    number = normalize_phone_number(_BOB_TYPES, default_country=44)
+    pending = request_evaluation([number], pinned, now=now, rng=rng)
+    request = pending.request.to_bytes()
+    response = evaluator.evaluate(b"bob-device", request, now=now, rng=rng)
+    (bob_output,) = pending.finish(response)
+    mailbox = MailboxKeyPair.generate(rng)
+    token = bob_output.discovery_token()
+    registration = Registration.sign(bob, token, mailbox.public_key, now=now).to_bytes()
+    directory.register(b"bob-device", registration, now=now)
+    out(f"   Bob knows:           {number.e164} → discovery token {token[:8].hex()}…")
+    out(
+        f"   Evaluator received:  {len(request)} bytes — key id {pinned.key_id} and one blinded "
+        f"element {pending.request.elements()[0].to_bytes()[:8].hex()}… (uniformly random)"
+    )
+    out(
+        f"   Directory received:  {len(registration)} bytes — the token, Bob's public identity "
+        "and mailbox key, a signature"
+    )
+    out("")
+    out("   Alice discovers which of her contacts use Blindpost:")
+    numbers = [normalize_phone_number(c, default_country=1) for c in _ALICE_CONTACTS]
+    pending = request_evaluation(numbers, pinned, now=now, rng=rng)
+    request = pending.request.to_bytes()
+    outputs = pending.finish(evaluator.evaluate(b"alice-device", request, now=now, rng=rng))
+    out(
+        f"   Evaluator received:  {len(request)} bytes — {len(numbers)} blinded elements; "
+        f"{evaluator.available(b'alice-device', now)} evaluations left for this credential"
+    )
+    found = None
+    prefix_bits = directory.parameters().prefix_bits
+    for contact, output in zip(_ALICE_CONTACTS, outputs, strict=True):
+        lookup = lookup_request(output.discovery_token(), prefix_bits)
+        answer = directory.lookup(lookup.to_bytes(), now=now)
+        page = read_lookup_response(lookup, answer)
+        entries = registrations_for(output.discovery_token(), [page])
+        status = "registered" if entries else "not registered"
+        out(
+            f"     {contact:22} → directory received {len(lookup.to_bytes())} bytes "
+            f"(a {prefix_bits}-bit prefix), answered {len(answer)} bytes → {status}"
+        )
+        if entries:
+            found = (output, entries[0])
+    assert found is not None
+    output, entry = found
+    routing_id = output.routing_id(entry.mailbox_key, epoch_of(now))
+    out(
+        f"   Alice finds Bob's identity {entry.identity.signing_key[:8].hex()}… and his routing ID "
+        f"for this epoch {routing_id[:8].hex()}… — no server saw a phone number or a hash of one."
+    )
+    rogue = Evaluator(OprfKeyPair.generate(1, rng), now=now)  # a per-user key, to tag Alice
+    tagged = request_evaluation(numbers[:1], pinned, now=now, rng=rng)
+    _refused(
+        out,
+        "   An evaluator answering Alice under a per-user key",
+        lambda: tagged.finish(
+            rogue.evaluate(b"alice", tagged.request.to_bytes(), now=now, rng=rng)
+        ),
+    )
+    return routing_id
+
+
 def _publish(out: Out, bob: IdentityKeyPair, now: int, rng: Rng) -> tuple[PrekeyStore, bytes]:
     store, upload = PrekeyStore.create(bob, now=now, rng=rng, batch=_BATCH)
     wire = upload.to_bytes()
+    out("")
     out(
-        f"2. Bob creates his prekeys and publishes an upload ({len(wire)} bytes of deterministic "
+        f"3. Bob creates his prekeys and publishes an upload ({len(wire)} bytes of deterministic "
         f"CBOR): a signed X25519 prekey, {_BATCH} one-time X25519 prekeys, a last-resort "
         f"ML-KEM-768 prekey and {_BATCH} one-time ML-KEM-768 prekeys."
     )
@@ -61,7 +146,7 @@ def _handshake(
     out: Out, alice: IdentityKeyPair, store: PrekeyStore, bundle_wire: bytes, rng: Rng
 ) -> tuple[Session, Session]:
     out("")
-    out(f"3. The directory hands Alice a prekey bundle for Bob ({len(bundle_wire)} bytes).")
+    out(f"4. The directory hands Alice a prekey bundle for Bob ({len(bundle_wire)} bytes).")
     bundle = PrekeyBundle.from_bytes_verified(bundle_wire)
     out(
         "   Alice verified the identity binding, the signed prekey "
@@ -78,7 +163,7 @@ def _handshake(
     message = InitialMessage.from_bytes(initiated.message)
     out("")
     out(
-        "4. Alice runs the hybrid handshake: 4 X25519 agreements + 1 ML-KEM-768 encapsulation "
+        "5. Alice runs the hybrid handshake: 4 X25519 agreements + 1 ML-KEM-768 encapsulation "
         f"→ one KDF. Her initial message is {len(initiated.message)} bytes "
         f"(KEM ciphertext {len(message.kem_ciphertext)}, first ratchet message "
         f"{len(message.payload)})."
@@ -100,7 +185,7 @@ def _handshake(
 
 def _conversation(out: Out, alice: Session, bob: Session, rng: Rng) -> Session:
     out("")
-    out("5. Conversation over the Double Ratchet with header encryption:")
+    out("6. Conversation over the Double Ratchet with header encryption:")
     reply = bob.encrypt(b"Hello Alice! Got it.")
     out(f"   Bob → Alice ({len(reply)} bytes on the wire): {alice.decrypt(reply).decode()!r}")
     sent = [alice.encrypt(f"message {i}".encode()) for i in (1, 2, 3, 4)]
@@ -122,7 +207,7 @@ def _conversation(out: Out, alice: Session, bob: Session, rng: Rng) -> Session:
     blob = bob.snapshot().to_bytes(storage_key, rng)
     out("")
     out(
-        f"6. Bob's device stores his session: {len(blob)} bytes, XChaCha20-Poly1305 under a "
+        f"7. Bob's device stores his session: {len(blob)} bytes, XChaCha20-Poly1305 under a "
         "32-byte storage key."
     )
     _refused(
@@ -137,13 +222,14 @@ def _conversation(out: Out, alice: Session, bob: Session, rng: Rng) -> Session:
 def run(out: Out, *, rng: Rng = system_rng, now: int | None = None) -> None:
     """Run the demo, writing human-readable lines through ``out``."""
     now = int(time.time()) if now is None else now
-    out("Blindpost demo — keys, hybrid handshake, Double Ratchet, safety numbers")
+    out("Blindpost demo — blind discovery, hybrid handshake, Double Ratchet, safety numbers")
     out("")
     alice = IdentityKeyPair.generate(rng)
     bob = IdentityKeyPair.generate(rng)
     out("1. Alice and Bob each generate an identity (Ed25519 signing key + bound X25519 key).")
     out(f"   Alice: {alice!r}")
     out(f"   Bob:   {bob!r}")
+    _discovery(out, alice, bob, now, rng)
     store, bundle_wire = _publish(out, bob, now, rng)
     alice_session, bob_session = _handshake(out, alice, store, bundle_wire, rng)
     _conversation(out, alice_session, bob_session, rng)
@@ -151,7 +237,7 @@ def run(out: Out, *, rng: Rng = system_rng, now: int | None = None) -> None:
     alice_view = SafetyNumber.of(alice.public, bob.public)
     bob_view = SafetyNumber.of(bob.public, alice.public)
     out("")
-    out("7. Safety numbers (computed from the two identity keys only):")
+    out("8. Safety numbers (computed from the two identity keys only):")
     out(f"   Alice sees: {alice_view.display()}")
     out(f"   Bob sees:   {bob_view.display()}")
     out(f"   identical: {alice_view.digits == bob_view.digits}")

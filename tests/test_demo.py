@@ -11,6 +11,9 @@ def test_demo_runs_the_real_flow() -> None:
     lines: list[str] = []
     run(lines.append, rng=SeededRng(b"demo"), now=1_767_225_600)
     text = "\n".join(lines)
+    assert "Bob knows:           +442079460958" in text
+    assert "→ registered" in text and text.count("→ not registered") == 2
+    assert "per-user key: refused with auth.failed" in text
     assert "A bundle with one flipped signature bit: refused with auth.failed" in text
     assert "Bob decrypts the first message: \"Hi Bob, it's Alice.\"" in text
     assert "The same initial message replayed: refused with state.unknown_prekey" in text
@@ -21,6 +24,14 @@ def test_demo_runs_the_real_flow() -> None:
     assert "identical: True" in text
     assert "match = True" in text
     assert "Mallory's key instead: match = False" in text
+
+
+def test_demo_output_never_shows_a_phone_number_as_server_input() -> None:
+    lines: list[str] = []
+    run(lines.append, rng=SeededRng(b"demo"), now=1_767_225_600)
+    for line in lines:
+        if "received" in line:
+            assert "7946" not in line.split("received", 1)[1]
 
 
 def test_demo_is_deterministic_given_rng_and_clock() -> None:
