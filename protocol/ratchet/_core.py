@@ -2,8 +2,8 @@
 
 The algorithm is Signal's "Double Ratchet with header encryption" (Double Ratchet
 specification, revision 1, §4: ``RatchetInitAliceHE``, ``RatchetInitBobHE``,
-``RatchetEncryptHE``, ``RatchetDecryptHE``, ``DHRatchetHE``), with three changes that the spec
-states and argues (§7.5–§7.7):
+``RatchetEncryptHE``, ``RatchetDecryptHE``, ``DHRatchetHE``), with four changes that the spec
+states and argues (§7.3.3–§7.7):
 
 * every message starts with a 16-byte **tag**, ``AES-256(TK, 0^96 || u32be(n))`` under a tag
   key derived from the header key of its chain. A receiver identifies the chain and the message
@@ -12,6 +12,9 @@ states and argues (§7.5–§7.7):
   sessions to their session in O(1);
 * separate bounds for one jump within a chain, for the total number of stored skipped keys
   (oldest first eviction) and for the age of previous chains (:class:`Limits`);
+* a message of a known chain is authenticated by its body AEAD alone (its associated data
+  holds the tag and the encrypted header); the header is decrypted when its content is needed
+  (a DH ratchet step) or to authenticate a message before a state error (§7.3.3);
 * every failure leaves the session exactly as it was: decryption computes into locals and
   commits at the very end, after the body authenticated (vodozemac's find-then-commit). No
   state is copied for rollback.
@@ -147,20 +150,32 @@ class _Chain:
     """One receiving header-key chain: its header key parsed for AEAD and for tags (§7.5).
 
     ``index`` numbers the receiving chains of a session from 1 (§7.6); the pending *next*
-    receiving chain already carries the index it will have.
+    receiving chain already carries the index it will have. ``window`` caches, while the
+    session is in a :class:`SessionIndex`, the tags of this chain's window that the index
+    holds (message number → tag), so that moving a window recomputes no tag.
     """
 
-    __slots__ = ("aead", "header_key", "index", "prp")
+    __slots__ = ("aead", "header_key", "index", "prp", "window")
 
     def __init__(self, header_key: bytes, index: int) -> None:
         self.header_key = header_key
         self.index = index
         self.aead = ChaCha20Poly1305Key(header_key)
         self.prp = Aes256Block(tag_key(header_key))
+        self.window: dict[int, bytes] | None = None
 
     def tag(self, n: int) -> bytes:
         """Spec §7.5: the tag of message ``n`` of this chain."""
         return self.prp.encrypt(_Z12 + n.to_bytes(4, "big"))
+
+    def known_tag(self, n: int) -> bytes:
+        """The tag of message ``n``, from the window cache when it holds it."""
+        window = self.window
+        if window is not None:
+            tag = window.get(n)
+            if tag is not None:
+                return tag
+        return self.tag(n)
 
     def number(self, tag: bytes) -> int | None:
         """Spec §7.5: the message number whose tag is ``tag``, or ``None`` if not this chain's."""
@@ -185,6 +200,11 @@ class _Chain:
 _Skipped = tuple[_Chain, int, bytes]
 #: A window of expected tags: chain and the half-open range of message numbers (§7.5).
 _Window = tuple[_Chain, int, int]
+#: Index changes computed before a commit: tags to drop, tags to add, the chains whose
+#: window caches end, and the new window caches.
+_IndexChanges = tuple[
+    list[bytes], list[bytes], tuple[_Chain, ...], list[tuple[_Chain, dict[int, bytes]]]
+]
 
 
 class _TagObserver:
@@ -455,8 +475,7 @@ class Session:
                 self._nr = n + 1
                 observer = self._observer
                 if observer is not None:
-                    end = n + self._limits.tag_window
-                    observer.replace(tag, recv.tag(end) if end < _N_BOUND else None)
+                    self._slide(observer, recv, tag, n)
                 return plaintext
         entry = self._skipped.get(tag)
         if entry is not None:
@@ -511,20 +530,18 @@ class Session:
         plaintext = chacha20_poly1305_open_single_use(
             message_key, _body(data), self._ad + data[:_PREFIX]
         )
-        new = [(recv.tag(m), recv, m, key) for m, key in zip(range(nr, n), keys, strict=True)]
+        new = [(recv.known_tag(m), recv, m, key) for m, key in zip(range(nr, n), keys, strict=True)]
         removed, kept = self._plan_skipped(new, ())
-        window = limits.tag_window
         changes = None
         if self._observer is not None:
-            changes = self._index_changes(
-                [(recv, nr, nr + window)], [(recv, n + 1, n + 1 + window)], new, kept, removed
-            )
+            after: list[_Window] = [(recv, n + 1, n + 1 + limits.tag_window)]
+            changes = self._index_changes((recv,), after, new, kept, removed)
         # commit
         self._ckr = chain_key
         self._nr = n + 1
         self._commit_skipped(removed, kept)
         if changes is not None:
-            self._observer.apply(*changes)  # type: ignore[union-attr]
+            self._commit_index(changes)
         return plaintext
 
     def _decrypt_next(self, data: bytes, following: _Chain, n: int) -> bytes:
@@ -570,9 +587,12 @@ class Session:
         new: list[tuple[bytes, _Chain, int, bytes]] = []
         if old_keys:
             assert recv is not None
-            new += [(recv.tag(m), recv, m, k) for m, k in zip(range(nr, pn), old_keys, strict=True)]
+            new += [
+                (recv.known_tag(m), recv, m, k)
+                for m, k in zip(range(nr, pn), old_keys, strict=True)
+            ]
         if new_keys:
-            new += [(following.tag(m), following, m, k) for m, k in enumerate(new_keys)]
+            new += [(following.known_tag(m), following, m, k) for m, k in enumerate(new_keys)]
         # The current chain becomes a previous chain; chains too old are deleted (§7.6).
         previous = self._previous if recv is None else (*self._previous, recv)
         dropped: tuple[_Chain, ...] = ()
@@ -587,9 +607,7 @@ class Session:
         window = limits.tag_window
         changes = None
         if self._observer is not None:
-            before: list[_Window] = [(following, 0, window)]
-            if recv is not None:
-                before.append((recv, nr, nr + window))
+            before = (following,) if recv is None else (following, recv)
             after: list[_Window] = [(following, n + 1, n + 1 + window), (new_next, 0, window)]
             changes = self._index_changes(before, after, new, kept, removed)
         # commit
@@ -613,7 +631,7 @@ class Session:
         if removed or kept:
             self._commit_skipped(removed, kept)
         if changes is not None:
-            self._observer.apply(*changes)  # type: ignore[union-attr]
+            self._commit_index(changes)
         return plaintext
 
     # --- skipped keys (spec §7.6) ------------------------------------------------------------
@@ -654,49 +672,98 @@ class Session:
         for tag, chain, n, key in kept:
             store[tag] = (chain, n, key)
 
+    # --- session lookup (spec §7.5) ---------------------------------------------------------
+
+    def _slide(self, observer: _TagObserver, recv: _Chain, tag: bytes, n: int) -> None:
+        """Commit of an in-order message: the window of ``recv`` moves by one."""
+        window = recv.window
+        assert window is not None
+        del window[n]
+        end = n + self._limits.tag_window
+        new = None
+        if end < _N_BOUND:
+            new = window[end] = recv.tag(end)
+        observer.replace(tag, new)
+
     def _index_changes(
         self,
-        before: list[_Window],
+        before: tuple[_Chain, ...],
         after: list[_Window],
         new: list[tuple[bytes, _Chain, int, bytes]],
         kept: list[tuple[bytes, _Chain, int, bytes]],
         removed: list[bytes],
-    ) -> tuple[list[bytes], list[bytes]]:
+    ) -> _IndexChanges:
         """Spec §7.5: the index entries an operation removes and adds (computed, not applied).
 
         A session's expected tags are its windows' tags plus its stored skipped keys' tags.
-        ``before``/``after`` are the windows around the operation, ``new`` the keys it skipped,
-        ``kept`` those of them that stay stored, ``removed`` the stored keys it deletes.
+        ``before`` are the chains whose windows the operation moves or ends (their cached
+        windows are what the index holds), ``after`` the windows afterwards, ``new`` the keys
+        it skipped, ``kept`` those of them that stay stored, ``removed`` the stored keys it
+        deletes. Only tags the index does not hold yet are computed.
         """
-        known = {(id(chain), m): tag for tag, chain, m, _key in new}
         stays = {tag for tag, _chain, _m, _key in kept}
-        gone = set(removed)
-        store = self._skipped
-
-        def inside(windows: list[_Window], chain: _Chain, m: int) -> bool:
-            return any(c is chain and lo <= m < hi for c, lo, hi in windows)
-
-        drop: list[bytes] = [tag for tag in removed]
+        fresh = {(id(chain), m): tag for tag, chain, m, _key in new}
+        drop: list[bytes] = list(removed)
         add: list[bytes] = []
-        for chain, lo, hi in before:
-            for m in range(lo, min(hi, _N_BOUND)):
-                if inside(after, chain, m):
-                    continue
-                tag = known.get((id(chain), m)) or chain.tag(m)
-                if tag in stays or (tag in store and tag not in gone):
-                    continue
-                drop.append(tag)
+        windows: list[tuple[_Chain, dict[int, bytes]]] = []
         for chain, lo, hi in after:
+            cached = chain.window if chain in before else None
+            window: dict[int, bytes] = {}
             for m in range(lo, min(hi, _N_BOUND)):
-                if not inside(before, chain, m):
-                    add.append(chain.tag(m))
+                tag = None if cached is None else cached.get(m)
+                if tag is None:
+                    tag = fresh.get((id(chain), m)) or chain.tag(m)
+                    add.append(tag)
+                window[m] = tag
+            windows.append((chain, window))
+        for chain in before:
+            cached = chain.window
+            assert cached is not None
+            still = next((w for c, w in windows if c is chain), {})
+            drop += [tag for m, tag in cached.items() if m not in still and tag not in stays]
         for tag, chain, m, _key in kept:
-            if not inside(before, chain, m):
+            cached = chain.window if chain in before else None
+            if cached is None or m not in cached:
                 add.append(tag)
-        return drop, add
+        return drop, add, before, windows
+
+    def _commit_index(self, changes: _IndexChanges) -> None:
+        drop, add, before, windows = changes
+        for chain in before:
+            chain.window = None
+        for chain, window in windows:
+            chain.window = window
+        observer = self._observer
+        assert observer is not None
+        observer.apply(drop, add)
+
+    def _attach(self, observer: _TagObserver) -> list[bytes]:
+        """Start following an index: fill the window caches; return every expected tag."""
+        window = self._limits.tag_window
+        recv = self._recv
+        tags = list(self._skipped)
+        if recv is not None:
+            nr = self._nr
+            recv.window = {m: recv.tag(m) for m in range(nr, min(nr + window, _N_BOUND))}
+            tags += recv.window.values()
+        following = self._next
+        following.window = {m: following.tag(m) for m in range(window)}
+        tags += following.window.values()
+        self._observer = observer
+        return tags
+
+    def _detach(self) -> list[bytes]:
+        """Stop following an index; return the tags it held for this session."""
+        tags = list(self._skipped)
+        for chain in (self._recv, self._next):
+            if chain is not None and chain.window is not None:
+                tags += chain.window.values()
+                chain.window = None
+        self._observer = None
+        return tags
 
     def _expected_tags(self) -> list[bytes]:
-        """Spec §7.5: every tag this session expects (windows and stored skipped keys)."""
+        """Spec §7.5: every tag this session expects, computed afresh (no cache)."""
         window = self._limits.tag_window
         tags = list(self._skipped)
         recv = self._recv

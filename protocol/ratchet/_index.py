@@ -68,9 +68,8 @@ class SessionIndex:
         if not isinstance(session, Session) or session._observer is not None:
             raise UsageError("usage.bad_argument", "not a Session, or already in an index")
         owners = self._owners
-        for tag in session._expected_tags():
+        for tag in session._attach(_IndexLink(owners, session_id)):
             owners[tag] = session_id
-        session._observer = _IndexLink(owners, session_id)
         self._sessions[session_id] = session
 
     def remove(self, session_id: Hashable) -> Session:
@@ -79,10 +78,9 @@ class SessionIndex:
         if session is None:
             raise UsageError("usage.bad_argument", "no session with this id")
         owners = self._owners
-        for tag in session._expected_tags():
+        for tag in session._detach():
             if owners.get(tag) == session_id:
                 del owners[tag]
-        session._observer = None
         return session
 
     def lookup(self, data: bytes) -> Hashable:
