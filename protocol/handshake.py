@@ -461,7 +461,7 @@ class PrekeyStore:
             root_key=secrets.root_key,
             header_key=secrets.header_key,
             next_header_key=secrets.next_header_key,
-            ratchet_private_key=signed.private_bytes(),
+            ratchet_private_key=signed.key_pair,
             associated_data=ad,
             rng=rng,
         )

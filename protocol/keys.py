@@ -547,6 +547,15 @@ class SignedPrekeyPair(_Secret):
         """Spec §3.5: X25519 of this prekey with ``public_key``."""
         return self._key.exchange(public_key)
 
+    @property
+    def key_pair(self) -> X25519KeyPair:
+        """The parsed X25519 key pair (still a secret: redacted, not picklable).
+
+        The responder hands it to the Double Ratchet as its first ratchet key (spec §6.7), so
+        the private key is not parsed a second time.
+        """
+        return self._key
+
     def __repr__(self) -> str:
         return f"SignedPrekeyPair(id={self._public.id}, private=<redacted>)"
 

@@ -371,23 +371,28 @@ class Session:
         root_key: bytes,
         header_key: bytes,
         next_header_key: bytes,
-        ratchet_private_key: bytes,
+        ratchet_private_key: bytes | X25519KeyPair,
         associated_data: bytes,
         rng: Rng,
         limits: Limits | None = None,
     ) -> Session:
         """Spec §7.2 ``RatchetInitBobHE(SK, bob_dh_key_pair, HKa, NHKb)``.
 
-        ``ratchet_private_key`` is the private key of the signed prekey the initiator used.
+        ``ratchet_private_key`` is the private key of the signed prekey the initiator used, as
+        32 bytes or as an already parsed :class:`~protocol.primitives.X25519KeyPair` (which
+        the session shares, never changes, and replaces at its first DH ratchet step).
         The session cannot send until it has decrypted the initiator's first message
         (``usage.no_sending_chain``); that first :meth:`decrypt` may be its first operation.
         """
         sk = _require_key("root_key", root_key)
         hka = _require_key("header_key", header_key)
         nhkb = _require_key("next_header_key", next_header_key)
-        private = _require_key("ratchet_private_key", ratchet_private_key)
+        if isinstance(ratchet_private_key, X25519KeyPair):
+            key_pair = ratchet_private_key
+        else:
+            key_pair = X25519KeyPair(_require_key("ratchet_private_key", ratchet_private_key))
         self = cls._blank(_require_ad(associated_data), rng, _require_limits(limits))
-        self._dhs = X25519KeyPair(private)
+        self._dhs = key_pair
         self._dhr = None
         self._rk = sk
         self._cks = None
