@@ -2,11 +2,22 @@
 
 The package is sans-I/O: no sockets, files, clocks or global randomness in protocol logic.
 ``rng`` and ``now`` are parameters. The stable API is re-exported here; the modules are the
-layers of the spec (``codec`` §2, ``primitives`` and ``hpke`` §3, ``keys`` §4, ``safety`` §5).
+layers of the spec (``codec`` §2, ``primitives`` and ``hpke`` §3, ``keys`` §4, ``safety`` §5,
+``handshake`` §6, ``ratchet`` §7, ``oprf``, ``blinding``, ``evaluator`` and ``directory`` §8).
 """
 
+from .blinding import (
+    IdentifierOutput,
+    MailboxKeyPair,
+    PhoneNumber,
+    normalize_phone_number,
+    request_evaluation,
+)
 from .codec import Message, decode, encode
+from .directory import Directory, Registration, Unregistration
 from .errors import AuthenticationError, DecodeError, ProtocolError, StateError, UsageError
+from .evaluator import Evaluator, OprfKeyPair, PublishedKey
+from .handshake import InitialMessage, Initiated, PrekeyStore, Responded, initiate
 from .keys import (
     IdentityKey,
     IdentityKeyPair,
@@ -19,29 +30,50 @@ from .keys import (
     SignedPrekey,
     SignedPrekeyPair,
 )
+from .ratchet import Limits, Session, SessionIndex, SessionSnapshot
 from .safety import SafetyNumber, compare_scanned
 
 __all__ = [
     "AuthenticationError",
     "DecodeError",
+    "Directory",
+    "Evaluator",
+    "IdentifierOutput",
     "IdentityKey",
     "IdentityKeyPair",
+    "InitialMessage",
+    "Initiated",
     "KemPrekey",
     "KemPrekeyPair",
+    "Limits",
+    "MailboxKeyPair",
     "Message",
     "OneTimePrekey",
     "OneTimePrekeyPair",
+    "OprfKeyPair",
+    "PhoneNumber",
     "PrekeyBundle",
+    "PrekeyStore",
     "PrekeyUpload",
     "ProtocolError",
+    "PublishedKey",
+    "Registration",
+    "Responded",
     "SafetyNumber",
+    "Session",
+    "SessionIndex",
+    "SessionSnapshot",
     "SignedPrekey",
     "SignedPrekeyPair",
     "StateError",
+    "Unregistration",
     "UsageError",
     "compare_scanned",
     "decode",
     "encode",
+    "initiate",
+    "normalize_phone_number",
+    "request_evaluation",
 ]
 
 __version__ = "0.1.0"
