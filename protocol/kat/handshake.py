@@ -1,4 +1,4 @@
-"""Spec vectors.md §5, suite ``handshake``: the hybrid handshake of spec §6.
+"""Spec vectors.md §9, suite ``handshake``: the hybrid handshake of spec §6.
 
 Parameters
     Every case draws its keys from ``SeededRng.for_suite("handshake", <case id>)`` and records
