@@ -24,8 +24,15 @@ vectors: $(STAMP)
 	$(BIN)/blindpost vectors generate
 	$(BIN)/blindpost vectors verify
 
-bench: $(STAMP)
+PEERS_STAMP := $(VENV)/.installed-peers
+
+$(PEERS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,peers]'
+	touch $(PEERS_STAMP)
+
+bench: $(PEERS_STAMP)
 	$(BIN)/python -m pytest bench --benchmark-only -q
+	$(BIN)/python bench/compare.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -4,10 +4,11 @@ Run with ``make bench`` (or ``pytest bench/test_bench_codec.py --benchmark-only`
 medians within one run:
 
 * ``codec-header``: :func:`protocol.codec.encode` / :func:`~protocol.codec.decode` of a
-  ratchet-header-shaped map ``{1: dh (32 bytes), 2: pn, 3: n}`` — the case ``cbor_header`` of
-  ``bench/compare.py`` — each way and round trip, and the floor: cbor2 ``dumps`` + ``loads`` of
-  the same map with none of the strictness checks (§2.3). Blindpost's ratchet header itself is a
-  fixed 40-byte layout, not CBOR (§7.3); the map measures what a CBOR header would cost.
+  ratchet-header-shaped map ``{1: dh (32 bytes), 2: pn, 3: n}``, each way and round trip, and
+  the floor: cbor2 ``dumps`` + ``loads`` of the same map with none of the strictness checks
+  (§2.3). The same fields as a typed message — the case ``cbor_header`` of
+  ``bench/compare.py`` — are in ``test_bench_ratchet.py`` (``test_cbor_header``, next to the
+  fixed 40-byte layout the ratchet actually uses, §7.3).
 * ``codec-message``: a typed :class:`~protocol.codec.Message` (an
   :class:`~protocol.keys.IdentityKey`, three fixed-length byte fields) through ``to_bytes`` and
   ``from_bytes``, i.e. the typed layer (§2.4) on top of the codec.
