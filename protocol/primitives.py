@@ -44,7 +44,6 @@ from cryptography.exceptions import InvalidSignature as _InvalidSignature
 from cryptography.exceptions import InvalidTag as _InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ed25519 as _ed25519
 from cryptography.hazmat.primitives.asymmetric import mlkem as _mlkem
-from cryptography.hazmat.primitives.asymmetric import x25519 as _x25519
 from cryptography.hazmat.primitives.ciphers import Cipher as _Cipher
 from cryptography.hazmat.primitives.ciphers import aead as _aead
 from cryptography.hazmat.primitives.ciphers import algorithms as _algorithms
@@ -457,21 +456,21 @@ class Aes256Block:
 
 def x25519_public_key(private_key: bytes) -> bytes:
     """X25519 public key of a 32-byte private key (clamped as RFC 7748 §5 requires)."""
-    _require_len("private key", private_key, X25519_KEY_SIZE)
-    sk = _x25519.X25519PrivateKey.from_private_bytes(private_key)
-    return sk.public_key().public_bytes_raw()
+    return X25519KeyPair(private_key).public_key
 
 
 def x25519(private_key: bytes, public_key: bytes) -> bytes:
-    """Spec §3.5: X25519(sk, pk); an all-zero result raises ``decode.low_order``."""
+    """Spec §3.5: X25519(sk, pk); an all-zero result raises ``decode.low_order``.
+
+    One-shot form of :meth:`X25519KeyPair.exchange` (libsodium): it does not compute the
+    public key, so it costs exactly one variable-base scalar multiplication.
+    """
     _require_len("private key", private_key, X25519_KEY_SIZE)
     if not isinstance(public_key, bytes) or len(public_key) != X25519_KEY_SIZE:
         raise DecodeError("decode.length", "X25519 public key must be 32 bytes")
-    sk = _x25519.X25519PrivateKey.from_private_bytes(private_key)
     try:
-        shared = sk.exchange(_x25519.X25519PublicKey.from_public_bytes(public_key))
-    except ValueError:
-        # pyca/cryptography refuses an all-zero result itself.
+        shared: bytes = _sodium.crypto_scalarmult(bytes(private_key), public_key)
+    except _nacl_exc.CryptoError:  # libsodium refuses small-order points (zero result)
         raise DecodeError("decode.low_order", "X25519 public key of small order") from None
     if _hmac.compare_digest(shared, _ZERO32):  # pragma: no cover - defence in depth
         raise DecodeError("decode.low_order", "X25519 public key of small order")
