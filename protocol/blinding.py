@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, NoReturn
+from typing import Final
 
 from . import labels, oprf
+from ._secret import Secret
 from .errors import DecodeError, StateError, UsageError
 from .evaluator import (
     MAX_EVALUATION_BATCH,
@@ -349,31 +350,7 @@ def epoch_start(epoch: int) -> int:
 # --- secrets ---------------------------------------------------------------------------------
 
 
-class _Secret:
-    """Spec §1.5: immutable, redacted, not picklable, not copyable, no ``==``."""
-
-    __slots__ = ()
-
-    def __setattr__(self, name: str, value: object) -> NoReturn:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} cannot be pickled")
-
-    def __reduce_ex__(self, protocol: object) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} cannot be pickled")
-
-    def __copy__(self) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} cannot be copied")
-
-    def __deepcopy__(self, memo: object) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} cannot be copied")
-
-    def _set(self, name: str, value: object) -> None:
-        object.__setattr__(self, name, value)
-
-
-class MailboxKeyPair(_Secret):
+class MailboxKeyPair(Secret):
     """Spec §8.3: the owner's mailbox key ``m`` (a scalar) and ``M = m · B``.
 
     ``M`` is registered in the directory (spec §8.6.1); for epoch ``e`` the owner proves
@@ -422,7 +399,7 @@ class MailboxKeyPair(_Secret):
         return f"MailboxKeyPair(public={self._public[:8].hex()}…, private=<redacted>)"
 
 
-class IdentifierOutput(_Secret):
+class IdentifierOutput(Secret):
     """Spec §8.3: the VOPRF output of one identifier, under the key ``key_id``.
 
     Not secret from whoever knows the identifier (anyone can have it evaluated), but it must
@@ -462,7 +439,7 @@ class IdentifierOutput(_Secret):
 # --- spec §8.7: the client's evaluation ------------------------------------------------------
 
 
-class PendingEvaluation(_Secret):
+class PendingEvaluation(Secret):
     """Spec §8.7: the blinds of one request, kept on the device until the response arrives.
 
     :attr:`request` is what to send to the evaluator; :meth:`finish` consumes its response.

@@ -24,9 +24,10 @@ Randomness comes only from the ``rng`` argument and time only from ``now``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Final, NoReturn
+from typing import ClassVar, Final
 
 from . import labels
+from ._secret import Secret
 from .codec import Bool, Field, FixedBytes, ListOf, Message, Nested, UInt
 from .errors import DecodeError, UsageError
 from .primitives import (
@@ -398,38 +399,7 @@ def _require_bytes(name: str, value: object, size: int) -> bytes:
     return value
 
 
-class _Secret:
-    """Spec §4.7: the behaviour every private key type shares.
-
-    Immutable after construction, redacted ``repr``, no pickling or copying, no ``==``
-    (objects compare by identity, so no comparison can leak timing about key bytes).
-    """
-
-    __slots__ = ()
-
-    def __setattr__(self, name: str, value: object) -> NoReturn:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __delattr__(self, name: str) -> NoReturn:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} cannot be pickled; use private_bytes()")
-
-    def __reduce_ex__(self, protocol: object) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} cannot be pickled; use private_bytes()")
-
-    def __copy__(self) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} cannot be copied")
-
-    def __deepcopy__(self, memo: object) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} cannot be copied")
-
-    def _set(self, name: str, value: object) -> None:
-        object.__setattr__(self, name, value)
-
-
-class IdentityKeyPair(_Secret):
+class IdentityKeyPair(Secret):
     """Spec §4.1: an identity's private keys — Ed25519 signing seed and X25519 DH key.
 
     Export layout (§4.7): ``private_bytes()`` is ``ed25519_seed (32) || x25519_private (32)``,
@@ -493,7 +463,7 @@ class IdentityKeyPair(_Secret):
         return f"IdentityKeyPair(public={self._public.signing_key[:8].hex()}…, private=<redacted>)"
 
 
-class SignedPrekeyPair(_Secret):
+class SignedPrekeyPair(Secret):
     """Spec §4.2: a signed X25519 prekey with its private key.
 
     Export (§4.7): ``private_bytes()`` is the 32-byte X25519 private key; the id, timestamp and
@@ -560,7 +530,7 @@ class SignedPrekeyPair(_Secret):
         return f"SignedPrekeyPair(id={self._public.id}, private=<redacted>)"
 
 
-class OneTimePrekeyPair(_Secret):
+class OneTimePrekeyPair(Secret):
     """Spec §4.2: an X25519 one-time prekey with its private key.
 
     Export (§4.7): ``private_bytes()`` is the 32-byte X25519 private key; the id is public.
@@ -605,7 +575,7 @@ class OneTimePrekeyPair(_Secret):
         return f"OneTimePrekeyPair(id={self._public.id}, private=<redacted>)"
 
 
-class KemPrekeyPair(_Secret):
+class KemPrekeyPair(Secret):
     """Spec §4.3: a signed ML-KEM-768 prekey with its decapsulation key.
 
     Export (§4.7): ``private_bytes()`` is the 64-byte FIPS 203 seed ``d || z``; the id, time,
