@@ -17,7 +17,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..primitives import hmac_sha256
+from ..primitives import Rng, hmac_sha256
 
 __all__ = [
     "FORMAT_VERSION",
@@ -27,6 +27,7 @@ __all__ = [
     "SuiteResult",
     "expect_error",
     "generate_suite",
+    "replay_rng",
     "verify_suite",
 ]
 
@@ -146,3 +147,19 @@ def expect_error(case: Case, action: Any) -> None:
             raise AssertionError(f"error: expected {case['error']}, got {exc.code}") from None
         return
     raise AssertionError(f"error: expected {case['error']}, got success")
+
+
+def replay_rng(*chunks: bytes) -> Rng:
+    """An rng that hands out exactly ``chunks``, in order (to regenerate from recorded keys).
+
+    Asking for a size other than the next chunk's is a mismatch: it means the implementation
+    draws its randomness in another order than the vectors document.
+    """
+    queue = list(chunks)
+
+    def rng(n: int) -> bytes:
+        if not queue or len(queue[0]) != n:
+            raise AssertionError("rng: the implementation drew an unexpected number of bytes")
+        return queue.pop(0)
+
+    return rng

@@ -95,9 +95,9 @@ from ..evaluator import (
     PublishedKey,
 )
 from ..keys import IdentityKeyPair
-from ..primitives import RISTRETTO255_ORDER, Element, Rng, Scalar, sha256
+from ..primitives import RISTRETTO255_ORDER, Element, Scalar, sha256
 from ..ratelimit import RateLimit
-from . import Case, SeededRng, expect_error
+from . import Case, SeededRng, expect_error, replay_rng
 
 __all__ = ["SUITE", "generate", "verify"]
 
@@ -111,16 +111,7 @@ def _rng(case_id: str) -> SeededRng:
     return SeededRng.for_suite(SUITE, case_id)
 
 
-def _replay(*chunks: bytes) -> Rng:
-    """An rng that hands out exactly ``chunks``, in order."""
-    queue = list(chunks)
-
-    def rng(n: int) -> bytes:
-        if not queue or len(queue[0]) != n:
-            raise AssertionError("rng: the implementation drew an unexpected number of bytes")
-        return queue.pop(0)
-
-    return rng
+_replay = replay_rng
 
 
 def _case(case_id: str, comment: str, kind: str, flags: list[str], **fields: Any) -> Case:

@@ -57,14 +57,13 @@ from ..keys import (
     SignedPrekeyPair,
     identity_binding_payload,
 )
-from ..primitives import Rng
 from ..safety import (
     SafetyNumber,
     ScannableSafetyNumber,
     compare_scanned,
     fingerprint,
 )
-from . import Case, SeededRng, expect_error
+from . import Case, SeededRng, expect_error, replay_rng
 
 __all__ = ["SUITE", "generate", "verify"]
 
@@ -95,16 +94,7 @@ def _rng(case_id: str) -> SeededRng:
     return SeededRng.for_suite(SUITE, case_id)
 
 
-def _replay(*chunks: bytes) -> Rng:
-    """An rng that hands out exactly ``chunks``, in order (to regenerate from recorded keys)."""
-    queue = list(chunks)
-
-    def rng(n: int) -> bytes:
-        if not queue or len(queue[0]) != n:
-            raise AssertionError("rng: the implementation drew an unexpected number of bytes")
-        return queue.pop(0)
-
-    return rng
+_replay = replay_rng
 
 
 def _sign_prekey(
