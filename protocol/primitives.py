@@ -48,6 +48,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher as _Cipher
 from cryptography.hazmat.primitives.ciphers import aead as _aead
 from cryptography.hazmat.primitives.ciphers import algorithms as _algorithms
 from cryptography.hazmat.primitives.ciphers import modes as _modes
+from nacl._sodium import ffi as _sodium_ffi
+from nacl._sodium import lib as _sodium_lib
 
 from .errors import AuthenticationError, DecodeError, UsageError
 
@@ -94,6 +96,7 @@ __all__ = [
     "hmac_sha256_pair",
     "hmac_sha256_verify",
     "labeled_kdf",
+    "labeled_kdf_fast",
     "mlkem768_check_public_key",
     "mlkem768_decapsulate",
     "mlkem768_encapsulate",
@@ -194,13 +197,16 @@ def hmac_sha256_pair(key: bytes, first: bytes, second: bytes) -> tuple[bytes, by
     if len(key) > _SHA256_BLOCK:
         key = hashlib.sha256(key).digest()
     block = key + _ZERO_BLOCK[len(key) :]
-    inner = block.translate(_IPAD)
-    outer = block.translate(_OPAD)
-    sha = hashlib.sha256
-    return (
-        sha(outer + sha(inner + first).digest()).digest(),
-        sha(outer + sha(inner + second).digest()).digest(),
-    )
+    # The padded-key blocks are hashed once and the two states copied: 6 compressions, not 8.
+    inner = hashlib.sha256(block.translate(_IPAD))
+    outer = hashlib.sha256(block.translate(_OPAD))
+    inner2 = inner.copy()
+    outer2 = outer.copy()
+    inner.update(first)
+    inner2.update(second)
+    outer.update(inner.digest())
+    outer2.update(inner2.digest())
+    return outer.digest(), outer2.digest()
 
 
 def hmac_sha256_verify(key: bytes, data: bytes, tag: bytes) -> None:
@@ -211,6 +217,55 @@ def hmac_sha256_verify(key: bytes, data: bytes, tag: bytes) -> None:
         raise AuthenticationError()
 
 
+#: HMAC-SHA256 states after the padded all-zero key: HKDF-Extract with an empty salt (§3.2).
+_ZERO_SALT_INNER: Final = hashlib.sha256(_ZERO_BLOCK.translate(_IPAD))
+_ZERO_SALT_OUTER: Final = hashlib.sha256(_ZERO_BLOCK.translate(_OPAD))
+
+
+def labeled_kdf_fast(label: bytes, ikm: bytes, salt: bytes, context: bytes, length: int) -> bytes:
+    """Spec §3.2: the same output as :func:`labeled_kdf`, for the ratchet's per-step KDFs.
+
+    HKDF-SHA256 (RFC 5869) written out in one function: the empty-salt Extract starts from
+    precomputed HMAC states, and Expand hashes its padded PRK blocks once and copies the
+    states (``labeled_kdf`` takes ~7.8 µs for 96 bytes, this ~5 µs). A separate function so
+    that the general HKDF functions stay as they are for the other layers.
+    """
+    if b"\x00" in label or not label:
+        raise UsageError("usage.bad_argument", "a label is non-empty ASCII without NUL")
+    if not 0 <= length <= _HKDF_MAX_OUTPUT:
+        raise UsageError("usage.bad_argument", "HKDF output length out of range")
+    sha = hashlib.sha256
+    if salt:
+        if len(salt) > _SHA256_BLOCK:
+            salt = sha(salt).digest()
+        block = salt + _ZERO_BLOCK[len(salt) :]
+        prk = sha(block.translate(_OPAD) + sha(block.translate(_IPAD) + ikm).digest()).digest()
+    else:
+        inner = _ZERO_SALT_INNER.copy()
+        inner.update(ikm)
+        outer = _ZERO_SALT_OUTER.copy()
+        outer.update(inner.digest())
+        prk = outer.digest()
+    block = prk + _ZERO32
+    ipad = block.translate(_IPAD)
+    opad = block.translate(_OPAD)
+    info = label + b"\x00" + context
+    # Expand, unrolled for the first three blocks (every ratchet KDF fits in them).
+    t1 = sha(opad + sha(ipad + info + b"\x01").digest()).digest()
+    if length <= HASH_SIZE:
+        return t1 if length == HASH_SIZE else t1[:length]
+    t2 = sha(opad + sha(ipad + t1 + info + b"\x02").digest()).digest()
+    if length <= 2 * HASH_SIZE:
+        return t1 + t2[: length - HASH_SIZE]
+    t3 = sha(opad + sha(ipad + t2 + info + b"\x03").digest()).digest()
+    okm = t1 + t2 + t3
+    previous = t3
+    for counter in range(4, (length + HASH_SIZE - 1) // HASH_SIZE + 1):
+        previous = sha(opad + sha(ipad + previous + info + bytes((counter,))).digest()).digest()
+        okm += previous
+    return okm if len(okm) == length else okm[:length]
+
+
 def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     """RFC 2104: the key XOR ipad and XOR opad blocks (a key longer than 64 bytes is hashed)."""
     if len(key) > _SHA256_BLOCK:
@@ -219,15 +274,45 @@ def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     return block.translate(_IPAD), block.translate(_OPAD)
 
 
+#: The HMAC pads of the empty HKDF salt (RFC 5869: 32 zero bytes), computed once.
+_EMPTY_SALT_PADS: Final = _hmac_pads(_ZERO32)
+_COUNTER_1: Final = b"\x01"
+_COUNTER_2: Final = b"\x02"
+
+
 def hkdf_extract(salt: bytes, ikm: bytes) -> bytes:
     """HKDF-Extract with SHA-256 (RFC 5869 §2.2); an empty salt means 32 zero bytes.
 
     HMAC over hashlib (see :func:`hmac_sha256_pair`): same output as ``hmac.digest``, twice as
     fast under OpenSSL 3.
     """
-    inner, outer = _hmac_pads(salt if salt else _ZERO32)
+    inner, outer = _hmac_pads(salt) if salt else _EMPTY_SALT_PADS
     sha = hashlib.sha256
     return sha(outer + sha(inner + ikm).digest()).digest()
+
+
+def _expand(prk: bytes, info: bytes, length: int) -> bytes:
+    """RFC 5869 §2.3 for a checked ``length`` and PRK: ``T(1) || T(2) || ...`` truncated.
+
+    The first two blocks are unrolled (every KDF of the protocol asks for 32 to 96 bytes).
+    """
+    inner, outer = _hmac_pads(prk)
+    sha = hashlib.sha256
+    block = sha(outer + sha(inner + info + _COUNTER_1).digest()).digest()
+    if length <= HASH_SIZE:
+        return block if length == HASH_SIZE else block[:length]
+    second = sha(outer + sha(inner + block + info + _COUNTER_2).digest()).digest()
+    blocks = [block, second]
+    block = second
+    counter = 3
+    produced = 2 * HASH_SIZE
+    while produced < length:
+        block = sha(outer + sha(inner + block + info + bytes((counter,))).digest()).digest()
+        blocks.append(block)
+        produced += HASH_SIZE
+        counter += 1
+    out = b"".join(blocks)
+    return out if produced == length else out[:length]
 
 
 def hkdf_expand(prk: bytes, info: bytes, length: int) -> bytes:
@@ -236,16 +321,7 @@ def hkdf_expand(prk: bytes, info: bytes, length: int) -> bytes:
         raise UsageError("usage.bad_argument", "HKDF output length out of range")
     if len(prk) < HASH_SIZE:
         raise UsageError("usage.bad_argument", "HKDF PRK shorter than the hash length")
-    inner, outer = _hmac_pads(prk)
-    sha = hashlib.sha256
-    out = bytearray()
-    block = b""
-    counter = 1
-    while len(out) < length:
-        block = sha(outer + sha(inner + block + info + bytes((counter,))).digest()).digest()
-        out += block
-        counter += 1
-    return bytes(out[:length])
+    return _expand(prk, info, length) if length else b""
 
 
 def hkdf(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
@@ -261,16 +337,79 @@ def labeled_kdf(label: bytes, ikm: bytes, salt: bytes, context: bytes, length: i
     """
     if b"\x00" in label or not label:
         raise UsageError("usage.bad_argument", "a label is non-empty ASCII without NUL")
-    return hkdf_expand(hkdf_extract(salt, ikm), label + b"\x00" + context, length)
+    if not 0 < length <= _HKDF_MAX_OUTPUT:
+        return hkdf_expand(hkdf_extract(salt, ikm), label + b"\x00" + context, length)
+    # The PRK of Extract is one SHA-256 output, so Expand's PRK checks hold by construction.
+    return _expand(hkdf_extract(salt, ikm), label + b"\x00" + context, length)
 
 
 # --- AEADs (spec §3.4) --------------------------------------------------------------------------
+
+
+#: Up to this many bytes of input (plaintext or ciphertext, plus associated data), a one-shot
+#: ChaCha20-Poly1305 goes through libsodium, which needs no key object (~1.8 µs for 100 B with
+#: 300 B of associated data, against ~2.5 µs for pyca/cryptography's key set-up and call);
+#: above it, OpenSSL's vectorised code is faster. Same output either way (RFC 8439).
+_SODIUM_AEAD_MAX: Final = 640
+
+
+_sodium_new: Final = _sodium_ffi.new
+_SODIUM_BYTES: Final = _sodium_ffi.typeof("unsigned char[]")
+_sodium_buffer: Final = _sodium_ffi.buffer
+_SODIUM_NULL: Final = _sodium_ffi.NULL
+_sodium_chacha_encrypt: Final = _sodium_lib.crypto_aead_chacha20poly1305_ietf_encrypt
+_sodium_chacha_decrypt: Final = _sodium_lib.crypto_aead_chacha20poly1305_ietf_decrypt
+
+
+def _sodium_chacha20_poly1305_seal(
+    key: bytes, nonce: bytes, plaintext: bytes, aad: bytes
+) -> bytes:
+    """libsodium ``crypto_aead_chacha20poly1305_ietf_encrypt``; the caller checked that
+    ``key`` (32), ``nonce`` (12), ``plaintext`` and ``aad`` are ``bytes``."""
+    size = len(plaintext)
+    out = _sodium_new(_SODIUM_BYTES, size + AEAD_TAG_SIZE)
+    if _sodium_chacha_encrypt(
+        out, _SODIUM_NULL, plaintext, size, aad, len(aad), _SODIUM_NULL, nonce, key
+    ):  # pragma: no cover - only for inputs far above _SODIUM_AEAD_MAX
+        raise UsageError("usage.bad_argument", "ChaCha20-Poly1305 input too long")
+    sealed: bytes = _sodium_buffer(out)[:]
+    return sealed
+
+
+def _sodium_chacha20_poly1305_open(
+    key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes
+) -> bytes:
+    """libsodium ``crypto_aead_chacha20poly1305_ietf_decrypt`` (tag checked in constant
+    time); the caller checked the types and lengths as for the seal."""
+    size = len(ciphertext) - AEAD_TAG_SIZE
+    if size < 0:
+        raise AuthenticationError()
+    out = _sodium_new(_SODIUM_BYTES, size or 1)
+    if _sodium_chacha_decrypt(
+        out, _SODIUM_NULL, _SODIUM_NULL, ciphertext, size + AEAD_TAG_SIZE, aad, len(aad), nonce, key
+    ):
+        raise AuthenticationError()
+    opened: bytes = _sodium_buffer(out, size)[:]
+    return opened
+
+
+def _sodium_fits(key: object, data: object, aad: object) -> bool:
+    """Whether a one-shot call may take the libsodium path: ``bytes`` of the right sizes."""
+    return (
+        type(key) is bytes
+        and len(key) == 32
+        and type(data) is bytes
+        and type(aad) is bytes
+        and len(data) + len(aad) <= _SODIUM_AEAD_MAX
+    )
 
 
 def chacha20_poly1305_seal(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
     """ChaCha20-Poly1305 (RFC 8439): returns ``ciphertext || tag``."""
     _require_len("key", key, 32)
     _require_len("nonce", nonce, CHACHA20_POLY1305_NONCE_SIZE)
+    if _sodium_fits(key, plaintext, aad) and type(nonce) is bytes:
+        return _sodium_chacha20_poly1305_seal(key, nonce, plaintext, aad)
     return _aead.ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad)
 
 
@@ -278,6 +417,8 @@ def chacha20_poly1305_open(key: bytes, nonce: bytes, ciphertext: bytes, aad: byt
     """ChaCha20-Poly1305 (RFC 8439) open; any failure is ``auth.failed``."""
     _require_len("key", key, 32)
     _require_len("nonce", nonce, CHACHA20_POLY1305_NONCE_SIZE)
+    if _sodium_fits(key, ciphertext, aad) and type(nonce) is bytes:
+        return _sodium_chacha20_poly1305_open(key, nonce, ciphertext, aad)
     try:
         return _aead.ChaCha20Poly1305(key).decrypt(nonce, ciphertext, aad)
     except _InvalidTag:
@@ -335,6 +476,14 @@ def chacha20_poly1305_seal_single_use(key: bytes, plaintext: bytes, aad: bytes) 
     The caller guarantees that ``key`` never encrypts anything else (a ratchet message key,
     spec §7.3), which makes a fixed nonce safe. Returns ``ciphertext || tag``.
     """
+    if (
+        len(plaintext) + len(aad) <= _SODIUM_AEAD_MAX
+        and type(key) is bytes
+        and len(key) == 32
+        and type(plaintext) is bytes
+        and type(aad) is bytes
+    ):
+        return _sodium_chacha20_poly1305_seal(key, _ZERO_NONCE, plaintext, aad)
     try:
         return _aead.ChaCha20Poly1305(key).encrypt(_ZERO_NONCE, plaintext, aad)
     except (ValueError, TypeError):
@@ -348,6 +497,14 @@ def chacha20_poly1305_open_single_use(
 
     ``ciphertext`` may be any bytes-like object (a ``memoryview`` avoids a copy).
     """
+    if (
+        len(ciphertext) + len(aad) <= _SODIUM_AEAD_MAX
+        and type(key) is bytes
+        and len(key) == 32
+        and type(ciphertext) is bytes
+        and type(aad) is bytes
+    ):
+        return _sodium_chacha20_poly1305_open(key, _ZERO_NONCE, ciphertext, aad)
     try:
         aead = _aead.ChaCha20Poly1305(key)
     except (ValueError, TypeError):

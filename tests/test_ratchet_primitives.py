@@ -26,10 +26,14 @@ from protocol.primitives import (
     Aes256Block,
     ChaCha20Poly1305Key,
     X25519KeyPair,
+    chacha20_poly1305_open,
     chacha20_poly1305_open_single_use,
+    chacha20_poly1305_seal,
     chacha20_poly1305_seal_single_use,
     hkdf,
     hmac_sha256_pair,
+    labeled_kdf,
+    labeled_kdf_fast,
 )
 
 KEYS = st.binary(min_size=32, max_size=32)
@@ -99,6 +103,66 @@ def test_aead_wrappers_match_pyca(key: bytes, nonce: bytes, data: bytes, aad: by
     bad = bytes([sealed[0] ^ 1]) + sealed[1:]
     assert code(lambda: held.open(nonce, bad, aad)) == "auth.failed"
     assert code(lambda: chacha20_poly1305_open_single_use(key, once[:-1], aad)) == "auth.failed"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    label=st.binary(min_size=1, max_size=40).filter(lambda b: 0 not in b),
+    ikm=st.binary(max_size=100),
+    salt=st.binary(max_size=100),
+    context=st.binary(max_size=40),
+    length=st.integers(0, 300),
+)
+def test_labeled_kdf_fast_matches_pyca(
+    label: bytes, ikm: bytes, salt: bytes, context: bytes, length: int
+) -> None:
+    fast = labeled_kdf_fast(label, ikm, salt, context, length)
+    assert fast == labeled_kdf(label, ikm, salt, context, length)
+    if length:
+        info = label + b"\x00" + context
+        assert fast == HKDF(hashes.SHA256(), length, salt or None, info).derive(ikm)
+    else:
+        assert fast == b""
+
+
+def test_labeled_kdf_fast_argument_errors() -> None:
+    assert code(lambda: labeled_kdf_fast(b"", b"", b"", b"", 32)) == "usage.bad_argument"
+    assert code(lambda: labeled_kdf_fast(b"a\x00b", b"", b"", b"", 32)) == "usage.bad_argument"
+    assert code(lambda: labeled_kdf_fast(b"a", b"", b"", b"", 255 * 32 + 1)) == (
+        "usage.bad_argument"
+    )
+
+
+# Sizes on both sides of the libsodium/OpenSSL switch of the one-shot AEADs (640 bytes of
+# input plus associated data): each path must give RFC 8439's output and fail the same way.
+@settings(max_examples=150, deadline=None)
+@given(
+    key=KEYS,
+    nonce=st.binary(min_size=12, max_size=12),
+    data=st.one_of(st.binary(max_size=120), st.binary(min_size=560, max_size=720)),
+    aad=st.one_of(st.binary(max_size=40), st.binary(min_size=300, max_size=330)),
+    flip=st.integers(0, 10_000),
+)
+def test_one_shot_aead_paths_match_pyca(
+    key: bytes, nonce: bytes, data: bytes, aad: bytes, flip: int
+) -> None:
+    reference = ChaCha20Poly1305(key)
+    sealed = chacha20_poly1305_seal(key, nonce, data, aad)
+    assert sealed == reference.encrypt(nonce, data, aad)
+    assert chacha20_poly1305_open(key, nonce, sealed, aad) == data
+    once = chacha20_poly1305_seal_single_use(key, data, aad)
+    assert once == reference.encrypt(bytes(12), data, aad)
+    assert chacha20_poly1305_open_single_use(key, once, aad) == data
+    position = flip % len(sealed)
+    bad = sealed[:position] + bytes([sealed[position] ^ 1]) + sealed[position + 1 :]
+    assert code(lambda: chacha20_poly1305_open(key, nonce, bad, aad)) == "auth.failed"
+    bad_once = once[:position] + bytes([once[position] ^ 1]) + once[position + 1 :]
+    assert code(lambda: chacha20_poly1305_open_single_use(key, bad_once, aad)) == "auth.failed"
+    for short in (b"", once[:15]):
+        assert code(lambda s=short: chacha20_poly1305_open_single_use(key, s, aad)) == (
+            "auth.failed"
+        )
+        assert code(lambda s=short: chacha20_poly1305_open(key, nonce, s, aad)) == "auth.failed"
 
 
 def test_aead_argument_errors() -> None:

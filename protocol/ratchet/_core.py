@@ -19,9 +19,13 @@ states and argues (§7.3.3–§7.7):
   commits at the very end, after the body authenticated (vodozemac's find-then-commit). No
   state is copied for rollback.
 
-Hot-path notes: header keys and tag keys are parsed once per chain (``ChaCha20Poly1305Key``,
-``Aes256Block``); KDF_CK is one ``hmac_sha256_pair``; the message layout is fixed (no CBOR on
-the per-message path, §7.3).
+Hot-path notes: a chain's tag key and its AES context (``Aes256Block``) are set up on first
+use, once per chain; the sending header key gets a ``ChaCha20Poly1305Key`` from the second
+message of its chain on (the first header, and every header a receiver opens, use one-shot
+ChaCha20-Poly1305 without a key object); KDF_CK is one ``hmac_sha256_pair``; KDF_RK and TK use
+``labeled_kdf_fast`` (same output as ``labeled_kdf``); the message layout is fixed (no CBOR on
+the per-message path, §7.3). A DH ratchet step that skips nothing and has no index attached
+takes a short path through the bookkeeping.
 """
 
 from __future__ import annotations
@@ -36,11 +40,13 @@ from ..primitives import (
     ChaCha20Poly1305Key,
     Rng,
     X25519KeyPair,
+    chacha20_poly1305_open,
     chacha20_poly1305_open_single_use,
+    chacha20_poly1305_seal,
     chacha20_poly1305_seal_single_use,
     ct_equal,
     hmac_sha256_pair,
-    labeled_kdf,
+    labeled_kdf_fast,
 )
 from ._state import (
     DEFAULT_LIMITS,
@@ -127,7 +133,7 @@ def kdf_rk(root_key: bytes, dh_out: bytes) -> tuple[bytes, bytes, bytes]:
     ``KDF(LABEL_RATCHET_ROOT, ikm = dh_out, salt = rk, context = "", L = 96)`` split into three
     32-byte keys: HKDF with the root key as salt, as Signal's spec recommends.
     """
-    okm = labeled_kdf(labels.LABEL_RATCHET_ROOT, dh_out, root_key, b"", 96)
+    okm = labeled_kdf_fast(labels.LABEL_RATCHET_ROOT, dh_out, root_key, b"", 96)
     return okm[:32], okm[32:64], okm[64:]
 
 
@@ -139,7 +145,7 @@ def kdf_ck(chain_key: bytes) -> tuple[bytes, bytes]:
 
 def tag_key(header_key: bytes) -> bytes:
     """Spec §7.5: ``TK = KDF(LABEL_RATCHET_TAG, ikm = header_key, salt = "", "", 32)``."""
-    return labeled_kdf(labels.LABEL_RATCHET_TAG, header_key, b"", b"", 32)
+    return labeled_kdf_fast(labels.LABEL_RATCHET_TAG, header_key, b"", b"", 32)
 
 
 def _number_block(n: int) -> bytes:
@@ -147,22 +153,31 @@ def _number_block(n: int) -> bytes:
 
 
 class _Chain:
-    """One receiving header-key chain: its header key parsed for AEAD and for tags (§7.5).
+    """One receiving header-key chain: its header key and its tag cipher (§7.5).
 
     ``index`` numbers the receiving chains of a session from 1 (§7.6); the pending *next*
-    receiving chain already carries the index it will have. ``window`` caches, while the
-    session is in a :class:`SessionIndex`, the tags of this chain's window that the index
-    holds (message number → tag), so that moving a window recomputes no tag.
+    receiving chain already carries the index it will have. ``_prp`` (AES under the chain's
+    tag key) is set up on first use: a chain may be created and deleted without ever being
+    looked at. ``window`` caches, while the session is in a :class:`SessionIndex`, the tags of
+    this chain's window that the index holds (message number → tag), so that moving a window
+    recomputes no tag.
     """
 
-    __slots__ = ("aead", "header_key", "index", "prp", "window")
+    __slots__ = ("_prp", "header_key", "index", "window")
 
     def __init__(self, header_key: bytes, index: int) -> None:
         self.header_key = header_key
         self.index = index
-        self.aead = ChaCha20Poly1305Key(header_key)
-        self.prp = Aes256Block(tag_key(header_key))
+        self._prp: Aes256Block | None = None
         self.window: dict[int, bytes] | None = None
+
+    @property
+    def prp(self) -> Aes256Block:
+        """AES-256 under ``TK(header_key)`` (§7.5), set up once."""
+        prp = self._prp
+        if prp is None:
+            prp = self._prp = Aes256Block(tag_key(self.header_key))
+        return prp
 
     def tag(self, n: int) -> bytes:
         """Spec §7.5: the tag of message ``n`` of this chain."""
@@ -185,9 +200,13 @@ class _Chain:
         return None
 
     def open_header(self, data: bytes, n: int) -> bytes:
-        """Spec §7.3: authenticate and decrypt the header of message ``n``; ``auth.failed``."""
+        """Spec §7.3: authenticate and decrypt the header of message ``n``; ``auth.failed``.
+
+        One-shot ChaCha20-Poly1305: a receiver opens a header only at a DH ratchet step or
+        before a state error, so no key object is kept.
+        """
         number = n.to_bytes(4, "big")
-        header = self.aead.open(_Z8 + number, data[TAG_SIZE:_PREFIX], b"")
+        header = chacha20_poly1305_open(self.header_key, _Z8 + number, data[TAG_SIZE:_PREFIX], b"")
         if not ct_equal(header[36:], number):
             raise AuthenticationError()
         return header
@@ -320,12 +339,8 @@ class Session:
 
     def _set_sending(self, header_key: bytes | None) -> None:
         self._hks = header_key
-        if header_key is None:
-            self._send_aead = None
-            self._send_prp = None
-        else:
-            self._send_aead = ChaCha20Poly1305Key(header_key)
-            self._send_prp = Aes256Block(tag_key(header_key))
+        self._send_aead = None  # set up by encrypt when needed
+        self._send_prp = None
         self._header_prefix = self._dhs.public_key + self._pn.to_bytes(4, "big")
 
     @classmethod
@@ -430,10 +445,20 @@ class Session:
             raise StateError("state.chain_exhausted", "the sending chain used every number")
         message_key, next_chain_key = hmac_sha256_pair(cks, _CK_MESSAGE, _CK_NEXT)
         number = n.to_bytes(4, "big")
-        tag = self._send_prp.encrypt(_Z12 + number)  # type: ignore[union-attr]
-        header = self._send_aead.seal(  # type: ignore[union-attr]
-            _Z8 + number, self._header_prefix + number, b""
-        )
+        header_key: bytes = self._hks  # type: ignore[assignment]  # present with CKs
+        prp = self._send_prp
+        if prp is None:
+            prp = self._send_prp = Aes256Block(tag_key(header_key))
+        tag = prp.encrypt(_Z12 + number)
+        nonce = _Z8 + number
+        aead = self._send_aead
+        if aead is not None:
+            header = aead.seal(nonce, self._header_prefix + number, b"")
+        elif n == 0:  # a chain's first header: one-shot, a chain may carry only one message
+            header = chacha20_poly1305_seal(header_key, nonce, self._header_prefix + number, b"")
+        else:
+            aead = self._send_aead = ChaCha20Poly1305Key(header_key)
+            header = aead.seal(nonce, self._header_prefix + number, b"")
         prefix = tag + header
         body = chacha20_poly1305_seal_single_use(message_key, plaintext, self._ad + prefix)
         # commit
@@ -460,7 +485,7 @@ class Session:
         tag = data[:TAG_SIZE]
         recv = self._recv
         if recv is not None:
-            block = recv.prp.decrypt(tag)
+            block = (recv._prp or recv.prp).decrypt(tag)
             if ct_equal(block[:12], _Z12):
                 n = int.from_bytes(block[12:], "big")
                 nr = self._nr
@@ -586,18 +611,6 @@ class Session:
         ratchet = X25519KeyPair.generate(self._rng)
         root_key, sending_key, next_sending_header = kdf_rk(root_key, ratchet.exchange(remote))
         new_next = _Chain(next_receiving_header, following.index + 1)
-        sending_header = self._nhks
-        send_aead = ChaCha20Poly1305Key(sending_header)
-        send_prp = Aes256Block(tag_key(sending_header))
-        new: list[tuple[bytes, _Chain, int, bytes]] = []
-        if old_keys:
-            assert recv is not None
-            new += [
-                (recv.known_tag(m), recv, m, k)
-                for m, k in zip(range(nr, pn), old_keys, strict=True)
-            ]
-        if new_keys:
-            new += [(following.known_tag(m), following, m, k) for m, k in enumerate(new_keys)]
         # The current chain becomes a previous chain; chains too old are deleted (§7.6).
         previous = self._previous if recv is None else (*self._previous, recv)
         dropped: tuple[_Chain, ...] = ()
@@ -606,15 +619,27 @@ class Session:
             dropped = tuple(chain for chain in previous if chain.index < oldest)
             previous = previous[len(dropped) :]
         removed: list[bytes] = []
-        kept = new
-        if new or dropped:
-            removed, kept = self._plan_skipped(new, dropped)
-        window = limits.tag_window
+        kept: list[tuple[bytes, _Chain, int, bytes]] = []
         changes = None
-        if self._observer is not None:
-            before = (following,) if recv is None else (following, recv)
-            after: list[_Window] = [(following, n + 1, n + 1 + window), (new_next, 0, window)]
-            changes = self._index_changes(before, after, new, kept, removed)
+        observer = self._observer
+        if old_keys or new_keys or observer is not None or (dropped and self._skipped):
+            new: list[tuple[bytes, _Chain, int, bytes]] = []
+            if old_keys:
+                assert recv is not None
+                new += [
+                    (recv.known_tag(m), recv, m, k)
+                    for m, k in zip(range(nr, pn), old_keys, strict=True)
+                ]
+            if new_keys:
+                new += [(following.known_tag(m), following, m, k) for m, k in enumerate(new_keys)]
+            kept = new
+            if new or dropped:
+                removed, kept = self._plan_skipped(new, dropped)
+            if observer is not None:
+                window = limits.tag_window
+                before = (following,) if recv is None else (following, recv)
+                after: list[_Window] = [(following, n + 1, n + 1 + window), (new_next, 0, window)]
+                changes = self._index_changes(before, after, new, kept, removed)
         # commit
         previous_sending_n = self._ns
         self._dhr = remote
@@ -623,9 +648,9 @@ class Session:
         self._pn = previous_sending_n
         self._ns = 0
         self._cks = sending_key
-        self._hks = sending_header
-        self._send_aead = send_aead
-        self._send_prp = send_prp
+        self._hks = self._nhks
+        self._send_aead = None  # set up by encrypt when needed
+        self._send_prp = None
         self._header_prefix = ratchet.public_key + previous_sending_n.to_bytes(4, "big")
         self._nhks = next_sending_header
         self._ckr = receiving_key
