@@ -23,6 +23,8 @@ __all__ = [
     "FORMAT_VERSION",
     "GENERATOR",
     "SUITES",
+    "RecordingRng",
+    "ReplayRng",
     "SeededRng",
     "SuiteResult",
     "expect_error",
@@ -149,17 +151,47 @@ def expect_error(case: Case, action: Any) -> None:
     raise AssertionError(f"error: expected {case['error']}, got success")
 
 
-def replay_rng(*chunks: bytes) -> Rng:
-    """An rng that hands out exactly ``chunks``, in order (to regenerate from recorded keys).
+class RecordingRng:
+    """An rng that hands out another rng's bytes and remembers each draw (``drawn``).
 
-    Asking for a size other than the next chunk's is a mismatch: it means the implementation
-    draws its randomness in another order than the vectors document.
+    Generators record what the protocol drew, so a case lists every random input and a
+    verifier can replay it with :class:`ReplayRng`.
     """
-    queue = list(chunks)
 
-    def rng(n: int) -> bytes:
-        if not queue or len(queue[0]) != n:
+    __slots__ = ("_source", "drawn")
+
+    def __init__(self, source: Rng) -> None:
+        self._source = source
+        self.drawn: list[bytes] = []
+
+    def __call__(self, n: int) -> bytes:
+        out = self._source(n)
+        self.drawn.append(out)
+        return out
+
+
+class ReplayRng:
+    """An rng that hands out exactly the recorded draws, in order (to regenerate a case).
+
+    Asking for a size other than the next draw's, or for more draws than were recorded, is a
+    mismatch: the implementation draws its randomness in another order than the vectors say.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: list[bytes]) -> None:
+        self._values = list(values)
+
+    def __call__(self, n: int) -> bytes:
+        if not self._values or len(self._values[0]) != n:
             raise AssertionError("rng: the implementation drew an unexpected number of bytes")
-        return queue.pop(0)
+        return self._values.pop(0)
 
-    return rng
+    @property
+    def exhausted(self) -> bool:
+        return not self._values
+
+
+def replay_rng(*chunks: bytes) -> Rng:
+    """A :class:`ReplayRng` of ``chunks``."""
+    return ReplayRng(list(chunks))

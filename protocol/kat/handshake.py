@@ -4,8 +4,8 @@ Parameters
     Every case draws its keys from ``SeededRng.for_suite("handshake", <case id>)`` and records
     them: both identities' private bytes, B's prekeys (private bytes, ids, times, flags), the
     initiator's ephemeral private key and the ML-KEM ``m``. Whatever the Double Ratchet draws
-    from ``rng`` is recorded too, as the exact byte stream each party's ``rng`` returned
-    (``initiator_rng``, ``responder_rng``): a verifier replays it.
+    from ``rng`` is recorded too, as the list of each party's draws in order (``initiator_rng``,
+    ``responder_rng``): a verifier replays them.
 
 Kinds
     ``handshake`` (valid) — from the inputs: rebuild the bundle (``bundle``, compare bytes);
@@ -34,41 +34,13 @@ from ..keys import (
     PrekeyBundle,
     SignedPrekeyPair,
 )
-from ..primitives import Rng, X25519KeyPair
-from . import Case, SeededRng, expect_error
+from ..primitives import X25519KeyPair
+from . import Case, RecordingRng, ReplayRng, SeededRng, expect_error, replay_rng
 from ._mlkem import encapsulate_deterministic
 
 SUITE: Final = "handshake"
 _T0: Final = 1_767_225_600
 _ORDER_8: Final = bytes.fromhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")
-
-
-class _Recording:
-    """An rng that records what it returned, so a verifier can replay the exact stream."""
-
-    def __init__(self, rng: Rng) -> None:
-        self._rng = rng
-        self.out = bytearray()
-
-    def __call__(self, n: int) -> bytes:
-        data = self._rng(n)
-        self.out += data
-        return data
-
-
-class _Replay:
-    """Replays a recorded byte stream; asking for more than was recorded is a mismatch."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._pos = 0
-
-    def __call__(self, n: int) -> bytes:
-        if self._pos + n > len(self._data):
-            raise AssertionError("rng: the implementation drew more bytes than were recorded")
-        out = self._data[self._pos : self._pos + n]
-        self._pos += n
-        return out
 
 
 class _Keys:
@@ -136,6 +108,10 @@ class _Keys:
         )
 
 
+def _replay(recorded: list[str]) -> ReplayRng:
+    return ReplayRng([bytes.fromhex(v) for v in recorded])
+
+
 def _keys_from(case: Case) -> tuple[IdentityKeyPair, PrekeyStore, PrekeyBundle]:
     """Rebuild A's identity, B's store and B's bundle from a case's recorded private keys."""
     h = bytes.fromhex
@@ -146,7 +122,7 @@ def _keys_from(case: Case) -> tuple[IdentityKeyPair, PrekeyStore, PrekeyBundle]:
         bob,
         prekey_id=spk_rec["id"],
         now=spk_rec["created_at"],
-        rng=_Replay(h(spk_rec["private_key"])),
+        rng=replay_rng(h(spk_rec["private_key"])),
     )
 
     def kem(rec: dict[str, Any] | None) -> KemPrekeyPair | None:
@@ -157,7 +133,7 @@ def _keys_from(case: Case) -> tuple[IdentityKeyPair, PrekeyStore, PrekeyBundle]:
             prekey_id=rec["id"],
             now=rec["created_at"],
             last_resort=rec["last_resort"],
-            rng=_Replay(h(rec["seed"])),
+            rng=replay_rng(h(rec["seed"])),
         )
 
     last = kem(case["kem_last_resort"])
@@ -191,7 +167,7 @@ def _handshake_case(case_id: str, comment: str, *, one_time: bool, kem_one_time:
     kem_key = (keys.kem or keys.last).public.public_key
     shared, ciphertext = encapsulate_deterministic(kem_key, keys.m)
     plaintext = f"first message of {case_id}".encode()
-    initiator_rng = _Recording(keys.rng)
+    initiator_rng = RecordingRng(keys.rng)
     initiated, secrets, ad = _initiate_with(
         keys.alice,
         bundle,
@@ -201,7 +177,7 @@ def _handshake_case(case_id: str, comment: str, *, one_time: bool, kem_one_time:
         ciphertext,
         initiator_rng,
     )
-    responder_rng = _Recording(keys.rng)
+    responder_rng = RecordingRng(keys.rng)
     responded = keys.store().respond(initiated.message, rng=responder_rng)
     assert responded.plaintext == plaintext
     return {
@@ -225,8 +201,8 @@ def _handshake_case(case_id: str, comment: str, *, one_time: bool, kem_one_time:
         "next_header_key": secrets.next_header_key.hex(),
         "associated_data": ad.hex(),
         "plaintext": plaintext.hex(),
-        "initiator_rng": bytes(initiator_rng.out).hex(),
-        "responder_rng": bytes(responder_rng.out).hex(),
+        "initiator_rng": [v.hex() for v in initiator_rng.drawn],
+        "responder_rng": [v.hex() for v in responder_rng.drawn],
         "initial_message": initiated.message.hex(),
         "cddl": {"bundle": "prekey-bundle", "initial_message": "initial-message"},
     }
@@ -468,19 +444,19 @@ def verify(case: Case) -> None:
             X25519KeyPair(h(case["ephemeral_private"])),
             shared,
             ciphertext,
-            _Replay(h(case["initiator_rng"])),
+            _replay(case["initiator_rng"]),
         )
         _eq("root_key", case["root_key"], secrets.root_key)
         _eq("header_key", case["header_key"], secrets.header_key)
         _eq("next_header_key", case["next_header_key"], secrets.next_header_key)
         _eq("associated_data", case["associated_data"], ad)
         _eq("initial_message", case["initial_message"], initiated.message)
-        responded = store.respond(h(case["initial_message"]), rng=_Replay(h(case["responder_rng"])))
+        responded = store.respond(h(case["initial_message"]), rng=_replay(case["responder_rng"]))
         _eq("plaintext", case["plaintext"], responded.plaintext)
         return
     for i, step in enumerate(case["messages"]):
         data = h(step["initial_message"])
-        rng = _Replay(h(case["responder_rng"]))
+        rng = _replay(case["responder_rng"])
         if step["result"] == "valid":
             store.respond(data, rng=rng)
             continue

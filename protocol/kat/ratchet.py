@@ -33,7 +33,7 @@ from typing import Any, Final
 from ..errors import ProtocolError
 from ..primitives import ChaCha20Poly1305Key, x25519_public_key
 from ..ratchet import TAG_SIZE, Limits, Session
-from . import Case, SeededRng
+from . import Case, RecordingRng, ReplayRng, SeededRng
 
 __all__ = ["SUITE", "generate", "verify"]
 
@@ -43,35 +43,6 @@ SUITE: Final = "ratchet"
 _LOW_ORDER: Final = bytes([1]) + bytes(31)
 
 Script = list[tuple[str, str, Any]]
-
-
-class _RecordingRng:
-    """A seeded rng that remembers what it handed out (recorded in the case)."""
-
-    def __init__(self, seed: SeededRng) -> None:
-        self._seed = seed
-        self.drawn: list[bytes] = []
-
-    def __call__(self, n: int) -> bytes:
-        out = self._seed(n)
-        self.drawn.append(out)
-        return out
-
-
-class _ReplayRng:
-    """An rng that returns the recorded values, in order, and nothing else."""
-
-    def __init__(self, values: list[bytes]) -> None:
-        self._values = list(values)
-
-    def __call__(self, n: int) -> bytes:
-        if not self._values or len(self._values[0]) != n:
-            raise AssertionError("rng: the implementation drew an unexpected number of bytes")
-        return self._values.pop(0)
-
-    @property
-    def exhausted(self) -> bool:
-        return not self._values
 
 
 def _limits_json(limits: Limits) -> dict[str, int]:
@@ -114,8 +85,8 @@ class _Conversation:
         self.associated_data = rng(32)
         self.responder_ad = responder_ad
         self.limits = limits
-        self.init_rng = _RecordingRng(SeededRng.for_suite(SUITE, case_id + "/initiator"))
-        self.resp_rng = _RecordingRng(SeededRng.for_suite(SUITE, case_id + "/responder"))
+        self.init_rng = RecordingRng(SeededRng.for_suite(SUITE, case_id + "/initiator"))
+        self.resp_rng = RecordingRng(SeededRng.for_suite(SUITE, case_id + "/responder"))
         self.initiator = Session.initiator(
             root_key=self.root_key,
             header_key=self.header_key,
@@ -588,8 +559,8 @@ def verify(case: Case) -> None:
         != case["responder_ratchet_public"]
     ):
         raise AssertionError("responder_ratchet_public: does not match the private key")
-    init_rng = _ReplayRng([h(v) for v in case["initiator_random"]])
-    resp_rng = _ReplayRng([h(v) for v in case["responder_random"]])
+    init_rng = ReplayRng([h(v) for v in case["initiator_random"]])
+    resp_rng = ReplayRng([h(v) for v in case["responder_random"]])
     ad = h(case["associated_data"])
     resp_ad = (
         ad if case["responder_associated_data"] is None else h(case["responder_associated_data"])

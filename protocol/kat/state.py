@@ -36,39 +36,18 @@ from ..errors import ProtocolError
 from ..primitives import labeled_kdf, x25519_public_key, xchacha20_poly1305_seal
 from ..ratchet import Limits, Session, SessionSnapshot
 from ..ratchet._state import BLOB_FORMAT
-from . import Case, SeededRng, expect_error
+from . import Case, RecordingRng, ReplayRng, SeededRng, expect_error
 
 __all__ = ["SUITE", "generate", "verify"]
 
 SUITE: Final = "state"
 
 
-class _Recorder:
-    def __init__(self, seed: SeededRng) -> None:
-        self._seed = seed
-        self.drawn: list[bytes] = []
-
-    def __call__(self, n: int) -> bytes:
-        out = self._seed(n)
-        self.drawn.append(out)
-        return out
-
-
-class _Replay:
-    def __init__(self, values: list[bytes]) -> None:
-        self._values = list(values)
-
-    def __call__(self, n: int) -> bytes:
-        if not self._values or len(self._values[0]) != n:
-            raise AssertionError("rng: the implementation drew an unexpected number of bytes")
-        return self._values.pop(0)
-
-
-def _pair(case_id: str, limits: Limits) -> tuple[Session, Session, _Recorder, _Recorder]:
+def _pair(case_id: str, limits: Limits) -> tuple[Session, Session, RecordingRng, RecordingRng]:
     rng = SeededRng.for_suite(SUITE, case_id)
     root_key, hka, nhkb, spk, ad = rng(32), rng(32), rng(32), rng(32), rng(32)
-    init_rng = _Recorder(SeededRng.for_suite(SUITE, case_id + "/initiator"))
-    resp_rng = _Recorder(SeededRng.for_suite(SUITE, case_id + "/responder"))
+    init_rng = RecordingRng(SeededRng.for_suite(SUITE, case_id + "/initiator"))
+    resp_rng = RecordingRng(SeededRng.for_suite(SUITE, case_id + "/responder"))
     initiator = Session.initiator(
         root_key=root_key,
         header_key=hka,
@@ -139,7 +118,7 @@ def _golden(
     comment: str,
     session: Session,
     make_next: Callable[[], tuple[bytes, bytes]],
-    session_rng: _Recorder,
+    session_rng: RecordingRng,
     version: int = 1,
 ) -> Case:
     """Export ``session``, then ``make_next()`` the peer's next ``(message, plaintext)``."""
@@ -148,7 +127,7 @@ def _golden(
     state = snapshot.state.to_bytes()
     fields: dict[str, Any] = {}
     if version == 1:
-        blob = snapshot.to_bytes(storage_key, _Replay([nonce]))
+        blob = snapshot.to_bytes(storage_key, ReplayRng([nonce]))
     else:
         state_v0 = _to_v0(state)
         blob = _seal_raw(storage_key, nonce, state_v0)
@@ -236,7 +215,9 @@ def _valid_cases() -> list[Case]:
     return cases
 
 
-def _established(case_id: str, limits: Limits) -> tuple[Session, Session, _Recorder, _Recorder]:
+def _established(
+    case_id: str, limits: Limits
+) -> tuple[Session, Session, RecordingRng, RecordingRng]:
     """A conversation that leaves the responder with skipped keys on three chains."""
     initiator, responder, init_rng, resp_rng = _pair(case_id, limits)
     for step in range(3):
@@ -347,10 +328,10 @@ def verify(case: Case) -> None:
     if got.hex() != case["state"]:
         raise AssertionError(f"state: expected {case['state']}, got {got.hex()}")
     if case["state_version"] == 1:
-        again = snapshot.to_bytes(storage_key, _Replay([h(case["nonce"])]))
+        again = snapshot.to_bytes(storage_key, ReplayRng([h(case["nonce"])]))
         if again != blob:
             raise AssertionError("blob: re-exporting with the recorded nonce differs")
-    restored = Session.restore(snapshot, rng=_Replay([h(v) for v in case["rng"]]))
+    restored = Session.restore(snapshot, rng=ReplayRng([h(v) for v in case["rng"]]))
     try:
         plaintext = restored.decrypt(h(case["next_message"]))
     except ProtocolError as exc:
