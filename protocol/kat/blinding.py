@@ -111,9 +111,6 @@ def _rng(case_id: str) -> SeededRng:
     return SeededRng.for_suite(SUITE, case_id)
 
 
-_replay = replay_rng
-
-
 def _case(case_id: str, comment: str, kind: str, flags: list[str], **fields: Any) -> Case:
     return {
         "id": case_id,
@@ -308,11 +305,11 @@ def _exchange(case_id: str, comment: str, texts: list[str], key_id: int) -> Case
     published = key.published(_NOT_AFTER)
     numbers = [normalize_phone_number(t, **_UK) for t in texts]
     blind_random = [rng(64) for _ in numbers]
-    pending = request_evaluation(numbers, published, now=T0, rng=_replay(*blind_random))
+    pending = request_evaluation(numbers, published, now=T0, rng=replay_rng(*blind_random))
     proof_random = rng(64)
     evaluator = Evaluator(key, now=T0)
     request = pending.request.to_bytes()
-    response = evaluator.evaluate(_CREDENTIAL, request, now=T0, rng=_replay(proof_random))
+    response = evaluator.evaluate(_CREDENTIAL, request, now=T0, rng=replay_rng(proof_random))
     outputs = [o.output_bytes() for o in pending.finish(response)]
     decoded = decode(response)
     assert isinstance(decoded, dict)
@@ -1124,7 +1121,7 @@ def _verify_exchange(case: Case) -> None:
     blinds = [Scalar.from_wide(b) for b in blind_random]
     _eq("blinds", case["blinds"], _hexes([b.to_bytes() for b in blinds]))
     now = case["now"]
-    pending = request_evaluation(numbers, published, now=now, rng=_replay(*blind_random))
+    pending = request_evaluation(numbers, published, now=now, rng=replay_rng(*blind_random))
     _eq("blinded", case["blinded"], _hexes(list(pending.request.blinded)))
     _hex("request", case["request"], pending.request.to_bytes())
     _hex("request", case["request"], _pending_with(numbers, published, blinds).request.to_bytes())
@@ -1138,7 +1135,7 @@ def _verify_exchange(case: Case) -> None:
         bytes.fromhex(case["credential"]),
         bytes.fromhex(case["request"]),
         now=now,
-        rng=_replay(bytes.fromhex(case["proof_random"])),
+        rng=replay_rng(bytes.fromhex(case["proof_random"])),
     )
     _hex("response", case["response"], response)
     outputs = [o.output_bytes() for o in pending.finish(bytes.fromhex(case["response"]))]
@@ -1167,7 +1164,7 @@ def _verify_finish(case: Case) -> None:
     published = PublishedKey.from_bytes(bytes.fromhex(case["published_key"]))
     blind_random = [bytes.fromhex(b) for b in case["blind_random"]]
     pending = request_evaluation(
-        _numbers(case), published, now=case["now"], rng=_replay(*blind_random)
+        _numbers(case), published, now=case["now"], rng=replay_rng(*blind_random)
     )
     expect_error(case, lambda: pending.finish(bytes.fromhex(case["response"])))
 

@@ -94,14 +94,11 @@ def _rng(case_id: str) -> SeededRng:
     return SeededRng.for_suite(SUITE, case_id)
 
 
-_replay = replay_rng
-
-
 def _sign_prekey(
     identity: IdentityKeyPair, private: bytes, prekey_id: int, created_at: int
 ) -> SignedPrekeyPair:
     return SignedPrekeyPair.generate(
-        identity, prekey_id=prekey_id, now=created_at, rng=_replay(private)
+        identity, prekey_id=prekey_id, now=created_at, rng=replay_rng(private)
     )
 
 
@@ -109,7 +106,7 @@ def _sign_kem(
     identity: IdentityKeyPair, seed: bytes, prekey_id: int, created_at: int, last_resort: bool
 ) -> KemPrekeyPair:
     return KemPrekeyPair.generate(
-        identity, prekey_id=prekey_id, now=created_at, last_resort=last_resort, rng=_replay(seed)
+        identity, prekey_id=prekey_id, now=created_at, last_resort=last_resort, rng=replay_rng(seed)
     )
 
 
