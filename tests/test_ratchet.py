@@ -158,9 +158,15 @@ def test_message_key_and_tags_by_hand() -> None:
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-    tk = labeled_kdf(labels.LABEL_RATCHET_TAG, hka, b"", b"", 32)
-    tag = Cipher(algorithms.AES(tk), modes.ECB()).encryptor().update(bytes(16))
+    # TK = HKDF-Expand(hka, label || 0x00, 32): one HMAC block, no Extract (§3.2, §7.2)
+    tk = hmac.digest(hka, labels.LABEL_RATCHET_TAG + b"\x00" + b"\x01", "sha256")
+    block = bytes(8) + (0).to_bytes(4, "big") + (2).to_bytes(4, "big")
+    tag = Cipher(algorithms.AES(tk), modes.ECB()).encryptor().update(block)
     assert message[:16] == tag
+    # the same block is AES-GCM's first keystream block for the nonce 0^64 || u32be(n)
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    assert AESGCM(tk).encrypt(bytes(12), bytes(16), None)[:16] == tag
     body = ChaCha20Poly1305(mk).decrypt(bytes(12), message[72:], b"AD" + message[:72])
     assert body == b"payload"
     assert bob.decrypt(message) == b"payload"

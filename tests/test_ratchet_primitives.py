@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import x25519 as pyca_x25519
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +32,7 @@ from protocol.primitives import (
     chacha20_poly1305_seal_single_use,
     hkdf,
     hmac_sha256_pair,
+    labeled_expand,
     labeled_kdf,
     labeled_kdf_fast,
 )
@@ -82,6 +83,57 @@ def test_aes_block_matches_pyca_ecb(key: bytes, blocks: list[bytes]) -> None:
     assert code(lambda: prp.encrypt(bytes(15))) == "usage.bad_argument"
     assert code(lambda: prp.decrypt(bytes(17))) == "usage.bad_argument"
     assert prp.encrypt(blocks[0]) == prp.encrypt(blocks[0])  # no state kept between blocks
+
+
+@settings(max_examples=100, deadline=None)
+@given(key=KEYS, nonces=st.lists(st.binary(min_size=12, max_size=12), min_size=1, max_size=12))
+def test_counter_block_is_ecb_of_nonce_and_two(key: bytes, nonces: list[bytes]) -> None:
+    """Every call, before and after the switch from AES-GCM to an ECB context, is
+    ``AES(key, nonce || u32be(2))``, and ``decrypt`` inverts it."""
+    prp = Aes256Block(key)
+    encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    for nonce in nonces:
+        block = prp.counter_block(nonce)
+        assert block == encryptor.update(nonce + b"\x00\x00\x00\x02")
+        assert prp.decrypt(block) == nonce + b"\x00\x00\x00\x02"
+    assert code(lambda: prp.counter_block(bytes(11))) == "usage.bad_argument"
+
+
+def test_counter_block_after_encrypt() -> None:
+    """An ECB context set up by ``encrypt`` is the one ``counter_block`` then uses."""
+    key = bytes(range(32))
+    prp, fresh = Aes256Block(key), Aes256Block(key)
+    prp.encrypt(bytes(16))
+    assert [prp.counter_block(bytes([i]) * 12) for i in range(3)] == [
+        fresh.counter_block(bytes([i]) * 12) for i in range(3)
+    ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    label=st.binary(min_size=1, max_size=40).filter(lambda b: 0 not in b),
+    prk=KEYS,
+    context=st.binary(max_size=40),
+    length=st.integers(0, 300),
+)
+def test_labeled_expand_is_hkdf_expand(
+    label: bytes, prk: bytes, context: bytes, length: int
+) -> None:
+    expanded = labeled_expand(label, prk, context, length)
+    if length:
+        info = label + b"\x00" + context
+        assert expanded == HKDFExpand(hashes.SHA256(), length, info).derive(prk)
+    else:
+        assert expanded == b""
+
+
+def test_labeled_expand_argument_errors() -> None:
+    assert code(lambda: labeled_expand(b"", bytes(32), b"", 32)) == "usage.bad_argument"
+    assert code(lambda: labeled_expand(b"a\x00", bytes(32), b"", 32)) == "usage.bad_argument"
+    assert code(lambda: labeled_expand(b"a", bytes(31), b"", 32)) == "usage.bad_argument"
+    assert code(lambda: labeled_expand(b"a", bytes(32), b"", 255 * 32 + 1)) == (
+        "usage.bad_argument"
+    )
 
 
 @settings(max_examples=100, deadline=None)

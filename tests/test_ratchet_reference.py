@@ -36,6 +36,8 @@ LIMITS = Limits(max_jump=MAX_SKIP, max_skipped_keys=20_000, max_chain_age=64, ta
 ROOT_LABEL = b"Blindpost-v1 ratchet-root"
 TAG_LABEL = b"Blindpost-v1 ratchet-tag"
 Z12 = bytes(12)
+Z8 = bytes(8)
+CTR2 = (2).to_bytes(4, "big")
 
 
 def _hkdf(salt: bytes, ikm: bytes, info: bytes, length: int) -> bytes:
@@ -54,17 +56,20 @@ def kdf_ck(ck: bytes) -> tuple[bytes, bytes]:
     )
 
 
+def tag_key(hk: bytes) -> bytes:
+    # KDF_EXPAND (§3.2): HKDF-Expand only, one block, T(1) = HMAC(hk, info || 0x01)
+    return hmac.new(hk, TAG_LABEL + b"\x00" + b"\x01", hashlib.sha256).digest()
+
+
 def tag_of(hk: bytes, n: int) -> bytes:
-    tk = _hkdf(b"", hk, TAG_LABEL + b"\x00", 32)
-    encryptor = Cipher(algorithms.AES(tk), modes.ECB()).encryptor()
-    return encryptor.update(Z12 + n.to_bytes(4, "big")) + encryptor.finalize()
+    encryptor = Cipher(algorithms.AES(tag_key(hk)), modes.ECB()).encryptor()
+    return encryptor.update(Z8 + n.to_bytes(4, "big") + CTR2) + encryptor.finalize()
 
 
 def number_of(hk: bytes, tag: bytes) -> int | None:
-    tk = _hkdf(b"", hk, TAG_LABEL + b"\x00", 32)
-    decryptor = Cipher(algorithms.AES(tk), modes.ECB()).decryptor()
+    decryptor = Cipher(algorithms.AES(tag_key(hk)), modes.ECB()).decryptor()
     block = decryptor.update(tag) + decryptor.finalize()
-    return int.from_bytes(block[12:], "big") if block[:12] == Z12 else None
+    return int.from_bytes(block[8:12], "big") if block[:8] + block[12:] == Z8 + CTR2 else None
 
 
 def dh(private: bytes, public: bytes) -> bytes:

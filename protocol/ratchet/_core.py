@@ -5,10 +5,11 @@ specification, revision 1, §4: ``RatchetInitAliceHE``, ``RatchetInitBobHE``,
 ``RatchetEncryptHE``, ``RatchetDecryptHE``, ``DHRatchetHE``), with four changes that the spec
 states and argues (§7.3.3–§7.7):
 
-* every message starts with a 16-byte **tag**, ``AES-256(TK, 0^96 || u32be(n))`` under a tag
-  key derived from the header key of its chain. A receiver identifies the chain and the message
-  number of a message by inverting the tag (no trial decryption; skipped keys are a dict keyed
-  by tag), and a :class:`~protocol.ratchet.SessionIndex` maps the expected tags of many
+* every message starts with a 16-byte **tag**, ``AES-256(TK, 0^64 || u32be(n) || u32be(2))``
+  under a tag key derived from the header key of its chain. A receiver compares a message's
+  tag with the one it expects next on its current and on its next chain, and otherwise
+  inverts it to find the chain and the number (no trial decryption; skipped keys are a dict
+  keyed by tag); a :class:`~protocol.ratchet.SessionIndex` maps the expected tags of many
   sessions to their session in O(1);
 * separate bounds for one jump within a chain, for the total number of stored skipped keys
   (oldest first eviction) and for the age of previous chains (:class:`Limits`);
@@ -19,12 +20,15 @@ states and argues (§7.3.3–§7.7):
   commits at the very end, after the body authenticated (vodozemac's find-then-commit). No
   state is copied for rollback.
 
-Hot-path notes: a chain's tag key and its AES context (``Aes256Block``) are set up on first
-use, once per chain; the sending header key gets a ``ChaCha20Poly1305Key`` from the second
-message of its chain on (the first header, and every header a receiver opens, use one-shot
-ChaCha20-Poly1305 without a key object); KDF_CK is one ``hmac_sha256_pair``; KDF_RK and TK use
-``labeled_kdf_fast`` (same output as ``labeled_kdf``); the message layout is fixed (no CBOR on
-the per-message path, §7.3). A DH ratchet step that skips nothing and has no index attached
+Hot-path notes: a chain's tag key and its AES object (``Aes256Block``, cheap for a chain's
+first tags, an ECB context for long chains) are set up on first use, once per chain; an
+in-order message and the first message of the next chain are recognised by comparing tags,
+so inversion (an AES decryption context) is needed only out of order; the sending header key
+gets a ``ChaCha20Poly1305Key`` from the second message of its chain on (the first header, and
+every header a receiver opens, use one-shot ChaCha20-Poly1305 without a key object); KDF_CK is
+one ``hmac_sha256_pair``; KDF_RK uses ``labeled_kdf_fast`` (same output as ``labeled_kdf``)
+and TK ``labeled_expand``; the message layout is fixed (no CBOR on the per-message path,
+§7.3). A DH ratchet step that skips nothing and has no index attached
 takes a short path through the bookkeeping.
 """
 
@@ -46,6 +50,7 @@ from ..primitives import (
     chacha20_poly1305_seal_single_use,
     ct_equal,
     hmac_sha256_pair,
+    labeled_expand,
     labeled_kdf_fast,
 )
 from ._state import (
@@ -89,8 +94,11 @@ _LAST_SENDING_N: Final = MAX_MESSAGE_NUMBER - 1
 _N_BOUND: Final = MAX_MESSAGE_NUMBER + 1
 
 _PREFIX: Final = TAG_SIZE + ENCRYPTED_HEADER_SIZE  # tag || encrypted header
-_Z12: Final = bytes(12)
 _Z8: Final = bytes(8)
+#: Spec §7.5: the last four bytes of every tag block (AES-GCM's first counter value).
+_CTR2: Final = b"\x00\x00\x00\x02"
+#: Spec §7.5: the fixed bytes of an inverted tag, ``0^64`` and ``u32be(2)``.
+_TAG_FIXED: Final = _Z8 + _CTR2
 _CK_MESSAGE: Final = b"\x01"
 _CK_NEXT: Final = b"\x02"
 
@@ -144,12 +152,9 @@ def kdf_ck(chain_key: bytes) -> tuple[bytes, bytes]:
 
 
 def tag_key(header_key: bytes) -> bytes:
-    """Spec §7.5: ``TK = KDF(LABEL_RATCHET_TAG, ikm = header_key, salt = "", "", 32)``."""
-    return labeled_kdf_fast(labels.LABEL_RATCHET_TAG, header_key, b"", b"", 32)
-
-
-def _number_block(n: int) -> bytes:
-    return _Z12 + n.to_bytes(4, "big")
+    """Spec §7.2: ``TK(hk) = KDF_EXPAND(LABEL_RATCHET_TAG, hk, "", 32)`` (a header key is a
+    uniformly random KDF output, so no Extract step, §3.2)."""
+    return labeled_expand(labels.LABEL_RATCHET_TAG, header_key, b"", 32)
 
 
 class _Chain:
@@ -181,7 +186,7 @@ class _Chain:
 
     def tag(self, n: int) -> bytes:
         """Spec §7.5: the tag of message ``n`` of this chain."""
-        return self.prp.encrypt(_Z12 + n.to_bytes(4, "big"))
+        return (self._prp or self.prp).counter_block(_Z8 + n.to_bytes(4, "big"))
 
     def known_tag(self, n: int) -> bytes:
         """The tag of message ``n``, from the window cache when it holds it."""
@@ -195,8 +200,8 @@ class _Chain:
     def number(self, tag: bytes) -> int | None:
         """Spec §7.5: the message number whose tag is ``tag``, or ``None`` if not this chain's."""
         block = self.prp.decrypt(tag)
-        if ct_equal(block[:12], _Z12):
-            return int.from_bytes(block[12:], "big")
+        if ct_equal(block[:8] + block[12:], _TAG_FIXED):
+            return int.from_bytes(block[8:12], "big")
         return None
 
     def open_header(self, data: bytes, n: int) -> bytes:
@@ -449,8 +454,8 @@ class Session:
         prp = self._send_prp
         if prp is None:
             prp = self._send_prp = Aes256Block(tag_key(header_key))
-        tag = prp.encrypt(_Z12 + number)
         nonce = _Z8 + number
+        tag = prp.counter_block(nonce)  # the tag block's first 12 bytes are the header nonce
         aead = self._send_aead
         if aead is not None:
             header = aead.seal(nonce, self._header_prefix + number, b"")
@@ -485,12 +490,12 @@ class Session:
         tag = data[:TAG_SIZE]
         recv = self._recv
         if recv is not None:
-            block = (recv._prp or recv.prp).decrypt(tag)
-            if ct_equal(block[:12], _Z12):
-                n = int.from_bytes(block[12:], "big")
-                nr = self._nr
-                if n != nr:
-                    return self._decrypt_current(data, tag, recv, n, nr)
+            nr = self._nr
+            window = recv.window
+            expected = None if window is None else window.get(nr)
+            if expected is None and nr < _N_BOUND:
+                expected = recv.tag(nr)
+            if expected is not None and ct_equal(tag, expected):
                 # In order: the hot path.
                 message_key, chain_key = hmac_sha256_pair(
                     self._ckr,  # type: ignore[arg-type]  # present with a receiving chain
@@ -502,15 +507,22 @@ class Session:
                 )
                 # commit
                 self._ckr = chain_key
-                self._nr = n + 1
+                self._nr = nr + 1
                 observer = self._observer
                 if observer is not None:
-                    self._slide(observer, recv, tag, n)
+                    self._slide(observer, recv, tag, nr)
                 return plaintext
         entry = self._skipped.get(tag)
         if entry is not None:
             return self._decrypt_skipped(data, tag, entry)
         following = self._next
+        if ct_equal(tag, following.known_tag(0)):  # the peer's next DH ratchet step
+            return self._decrypt_next(data, following, 0)
+        # Out of order: invert the tag on each chain the session holds (§7.5).
+        if recv is not None:
+            n = recv.number(tag)
+            if n is not None:  # n != Nr: that tag was compared above
+                return self._decrypt_current(data, tag, recv, n, self._nr)
         number = following.number(tag)
         if number is not None:
             return self._decrypt_next(data, following, number)
