@@ -98,6 +98,7 @@ __all__ = [
     "labeled_expand",
     "labeled_kdf",
     "labeled_kdf_fast",
+    "labeled_kdf_keys3",
     "mlkem768_check_public_key",
     "mlkem768_decapsulate",
     "mlkem768_encapsulate",
@@ -228,7 +229,7 @@ def labeled_kdf_fast(label: bytes, ikm: bytes, salt: bytes, context: bytes, leng
 
     HKDF-SHA256 (RFC 5869) written out in one function: the empty-salt Extract starts from
     precomputed HMAC states, and Expand hashes its padded PRK blocks once and copies the
-    states (``labeled_kdf`` takes ~7.8 µs for 96 bytes, this ~5 µs). A separate function so
+    states (``labeled_kdf`` takes ~7.8 µs for 96 bytes, this ~4.5 µs). A separate function so
     that the general HKDF functions stay as they are for the other layers.
     """
     if b"\x00" in label or not label:
@@ -247,24 +248,82 @@ def labeled_kdf_fast(label: bytes, ikm: bytes, salt: bytes, context: bytes, leng
         outer = _ZERO_SALT_OUTER.copy()
         outer.update(inner.digest())
         prk = outer.digest()
+    # Expand: the padded-PRK blocks are hashed once and each output block copies the two
+    # states (a copy is cheaper than a new hash object). Unrolled up to three blocks, which
+    # every ratchet KDF fits in.
     block = prk + _ZERO32
-    ipad = block.translate(_IPAD)
-    opad = block.translate(_OPAD)
+    inner = sha(block.translate(_IPAD))
+    outer = sha(block.translate(_OPAD))
     info = label + b"\x00" + context
-    # Expand, unrolled for the first three blocks (every ratchet KDF fits in them).
-    t1 = sha(opad + sha(ipad + info + b"\x01").digest()).digest()
     if length <= HASH_SIZE:
+        inner.update(info + b"\x01")
+        outer.update(inner.digest())
+        t1 = outer.digest()
         return t1 if length == HASH_SIZE else t1[:length]
-    t2 = sha(opad + sha(ipad + t1 + info + b"\x02").digest()).digest()
+    step = inner.copy()
+    step.update(info + b"\x01")
+    finish = outer.copy()
+    finish.update(step.digest())
+    t1 = finish.digest()
     if length <= 2 * HASH_SIZE:
-        return t1 + t2[: length - HASH_SIZE]
-    t3 = sha(opad + sha(ipad + t2 + info + b"\x03").digest()).digest()
-    okm = t1 + t2 + t3
-    previous = t3
-    for counter in range(4, (length + HASH_SIZE - 1) // HASH_SIZE + 1):
-        previous = sha(opad + sha(ipad + previous + info + bytes((counter,))).digest()).digest()
-        okm += previous
-    return okm if len(okm) == length else okm[:length]
+        inner.update(t1 + info + b"\x02")
+        outer.update(inner.digest())
+        return t1 + outer.digest()[: length - HASH_SIZE]
+    step = inner.copy()
+    step.update(t1 + info + b"\x02")
+    finish = outer.copy()
+    finish.update(step.digest())
+    t2 = finish.digest()
+    if length <= 3 * HASH_SIZE:
+        inner.update(t2 + info + b"\x03")
+        outer.update(inner.digest())
+        t3 = outer.digest()
+        return t1 + t2 + t3 if length == 3 * HASH_SIZE else (t1 + t2 + t3)[:length]
+    okm = [t1, t2]
+    previous = t2
+    for counter in range(3, (length + HASH_SIZE - 1) // HASH_SIZE + 1):
+        step = inner.copy()
+        step.update(previous + info + bytes((counter,)))
+        finish = outer.copy()
+        finish.update(step.digest())
+        previous = finish.digest()
+        okm.append(previous)
+    out = b"".join(okm)
+    return out if len(out) == length else out[:length]
+
+
+def labeled_kdf_keys3(
+    label: bytes, ikm: bytes, salt: bytes, context: bytes
+) -> tuple[bytes, bytes, bytes]:
+    """``labeled_kdf(label, ikm, salt, context, 96)`` split into three 32-byte keys.
+
+    KDF_RK of the ratchet (spec §7.2) runs twice per DH ratchet step; for a 32-byte salt (a
+    root key) this is written out without loops or slicing (~4.3 µs, against ~5.3 µs for
+    :func:`labeled_kdf_fast` and a split). Any other salt takes the general path.
+    """
+    if len(salt) != HASH_SIZE or b"\x00" in label or not label:
+        okm = labeled_kdf_fast(label, ikm, salt, context, 3 * HASH_SIZE)
+        return okm[:32], okm[32:64], okm[64:]
+    sha = hashlib.sha256
+    block = salt + _ZERO32
+    prk = sha(block.translate(_OPAD) + sha(block.translate(_IPAD) + ikm).digest()).digest()
+    block = prk + _ZERO32
+    inner = sha(block.translate(_IPAD))
+    outer = sha(block.translate(_OPAD))
+    info = label + b"\x00" + context
+    step = inner.copy()
+    step.update(info + b"\x01")
+    finish = outer.copy()
+    finish.update(step.digest())
+    t1 = finish.digest()
+    step = inner.copy()
+    step.update(t1 + info + b"\x02")
+    finish = outer.copy()
+    finish.update(step.digest())
+    t2 = finish.digest()
+    inner.update(t2 + info + b"\x03")
+    outer.update(inner.digest())
+    return t1, t2, outer.digest()
 
 
 def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
@@ -347,6 +406,11 @@ def labeled_expand(label: bytes, prk: bytes, context: bytes, length: int) -> byt
         raise UsageError("usage.bad_argument", "a label is non-empty ASCII without NUL")
     if len(prk) != HASH_SIZE:
         raise UsageError("usage.bad_argument", "a KDF_EXPAND key is 32 bytes")
+    if length == HASH_SIZE:  # one block, written out: the ratchet's TK (spec §7.2)
+        block = prk + _ZERO32
+        sha = hashlib.sha256
+        inner = sha(block.translate(_IPAD) + label + b"\x00" + context + b"\x01").digest()
+        return sha(block.translate(_OPAD) + inner).digest()
     if not 0 <= length <= _HKDF_MAX_OUTPUT:
         raise UsageError("usage.bad_argument", "HKDF output length out of range")
     return _expand(prk, label + b"\x00" + context, length) if length else b""
@@ -382,6 +446,8 @@ _sodium_buffer: Final = _sodium_ffi.buffer
 _SODIUM_NULL: Final = _sodium_ffi.NULL
 _sodium_chacha_encrypt: Final = _sodium_lib.crypto_aead_chacha20poly1305_ietf_encrypt
 _sodium_chacha_decrypt: Final = _sodium_lib.crypto_aead_chacha20poly1305_ietf_decrypt
+_sodium_scalarmult: Final = _sodium_lib.crypto_scalarmult
+_sodium_scalarmult_base: Final = _sodium_lib.crypto_scalarmult_base
 
 
 def _sodium_chacha20_poly1305_seal(
@@ -680,10 +746,10 @@ def x25519(private_key: bytes, public_key: bytes) -> bytes:
     _require_len("private key", private_key, X25519_KEY_SIZE)
     if not isinstance(public_key, bytes) or len(public_key) != X25519_KEY_SIZE:
         raise DecodeError("decode.length", "X25519 public key must be 32 bytes")
-    try:
-        shared: bytes = _sodium.crypto_scalarmult(bytes(private_key), public_key)
-    except _nacl_exc.CryptoError:  # libsodium refuses small-order points (zero result)
-        raise DecodeError("decode.low_order", "X25519 public key of small order") from None
+    out = _sodium_new(_SODIUM_BYTES, X25519_KEY_SIZE)
+    if _sodium_scalarmult(out, bytes(private_key), public_key):  # zero result: small order
+        raise DecodeError("decode.low_order", "X25519 public key of small order")
+    shared: bytes = _sodium_buffer(out)[:]
     if _hmac.compare_digest(shared, _ZERO32):  # pragma: no cover - defence in depth
         raise DecodeError("decode.low_order", "X25519 public key of small order")
     return shared
@@ -724,8 +790,11 @@ class X25519KeyPair(_SecretKey):
 
     def __init__(self, private_key: bytes) -> None:
         _require_len("private key", private_key, X25519_KEY_SIZE)
-        self._key = bytes(private_key)
-        self.public_key = _sodium.crypto_scalarmult_base(self._key)
+        self._key = key = bytes(private_key)
+        out = _sodium_new(_SODIUM_BYTES, X25519_KEY_SIZE)
+        if _sodium_scalarmult_base(out, key):  # pragma: no cover - a clamped scalar is never 0
+            raise UsageError("usage.bad_argument", "X25519 private key gives no public key")
+        self.public_key = _sodium_buffer(out)[:]
 
     @classmethod
     def generate(cls, rng: Rng) -> X25519KeyPair:
@@ -740,10 +809,12 @@ class X25519KeyPair(_SecretKey):
         """Spec §3.5: X25519 with a peer key; all-zero result → ``decode.low_order``."""
         if not isinstance(public_key, bytes) or len(public_key) != X25519_KEY_SIZE:
             raise DecodeError("decode.length", "X25519 public key must be 32 bytes")
-        try:
-            shared: bytes = _sodium.crypto_scalarmult(self._key, public_key)
-        except _nacl_exc.CryptoError:  # libsodium refuses small-order points (zero result)
-            raise DecodeError("decode.low_order", "X25519 public key of small order") from None
+        out = _sodium_new(_SODIUM_BYTES, X25519_KEY_SIZE)
+        # libsodium's crypto_scalarmult clamps, masks bit 255 and returns -1 for an all-zero
+        # result (a small-order point); called through cffi directly, as PyNaCl's wrapper would
+        if _sodium_scalarmult(out, self._key, public_key):
+            raise DecodeError("decode.low_order", "X25519 public key of small order")
+        shared: bytes = _sodium_buffer(out)[:]
         if _hmac.compare_digest(shared, _ZERO32):  # pragma: no cover - defence in depth
             raise DecodeError("decode.low_order", "X25519 public key of small order")
         return shared

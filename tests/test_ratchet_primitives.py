@@ -35,6 +35,7 @@ from protocol.primitives import (
     labeled_expand,
     labeled_kdf,
     labeled_kdf_fast,
+    labeled_kdf_keys3,
 )
 
 KEYS = st.binary(min_size=32, max_size=32)
@@ -175,6 +176,20 @@ def test_labeled_kdf_fast_matches_pyca(
         assert fast == HKDF(hashes.SHA256(), length, salt or None, info).derive(ikm)
     else:
         assert fast == b""
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    label=st.binary(min_size=1, max_size=40).filter(lambda b: 0 not in b),
+    ikm=st.binary(max_size=100),
+    salt=st.one_of(KEYS, st.binary(max_size=100)),
+    context=st.binary(max_size=40),
+)
+def test_labeled_kdf_keys3_is_labeled_kdf_split(
+    label: bytes, ikm: bytes, salt: bytes, context: bytes
+) -> None:
+    okm = HKDF(hashes.SHA256(), 96, salt or None, label + b"\x00" + context).derive(ikm)
+    assert labeled_kdf_keys3(label, ikm, salt, context) == (okm[:32], okm[32:64], okm[64:])
 
 
 def test_labeled_kdf_fast_argument_errors() -> None:

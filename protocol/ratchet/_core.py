@@ -26,7 +26,7 @@ in-order message and the first message of the next chain are recognised by compa
 so inversion (an AES decryption context) is needed only out of order; the sending header key
 gets a ``ChaCha20Poly1305Key`` from the second message of its chain on (the first header, and
 every header a receiver opens, use one-shot ChaCha20-Poly1305 without a key object); KDF_CK is
-one ``hmac_sha256_pair``; KDF_RK uses ``labeled_kdf_fast`` (same output as ``labeled_kdf``)
+one ``hmac_sha256_pair``; KDF_RK uses ``labeled_kdf_keys3`` (same output as ``labeled_kdf``)
 and TK ``labeled_expand``; the message layout is fixed (no CBOR on the per-message path,
 §7.3). A DH ratchet step that skips nothing and has no index attached
 takes a short path through the bookkeeping.
@@ -51,7 +51,7 @@ from ..primitives import (
     ct_equal,
     hmac_sha256_pair,
     labeled_expand,
-    labeled_kdf_fast,
+    labeled_kdf_keys3,
 )
 from ._state import (
     DEFAULT_LIMITS,
@@ -141,8 +141,7 @@ def kdf_rk(root_key: bytes, dh_out: bytes) -> tuple[bytes, bytes, bytes]:
     ``KDF(LABEL_RATCHET_ROOT, ikm = dh_out, salt = rk, context = "", L = 96)`` split into three
     32-byte keys: HKDF with the root key as salt, as Signal's spec recommends.
     """
-    okm = labeled_kdf_fast(labels.LABEL_RATCHET_ROOT, dh_out, root_key, b"", 96)
-    return okm[:32], okm[32:64], okm[64:]
+    return labeled_kdf_keys3(labels.LABEL_RATCHET_ROOT, dh_out, root_key, b"")
 
 
 def kdf_ck(chain_key: bytes) -> tuple[bytes, bytes]:
