@@ -43,7 +43,7 @@ from .primitives import (
     X25519_KEY_SIZE,
     Rng,
     X25519KeyPair,
-    labeled_kdf,
+    labeled_kdf_keys3,
     mlkem768_encapsulate,
     sha256,
 )
@@ -80,7 +80,6 @@ REFILL_THRESHOLD: Final = 25
 #: ...up to this many (also the size of the first batch).
 REFILL_TARGET: Final = 100
 
-_SECRETS_SIZE: Final = 96
 _U32: Final = UInt(MAX_PREKEY_ID)
 
 
@@ -120,10 +119,8 @@ class _Secrets:
 
     __slots__ = ("header_key", "next_header_key", "root_key")
 
-    def __init__(self, okm: bytes) -> None:
-        self.root_key = okm[:32]
-        self.header_key = okm[32:64]
-        self.next_header_key = okm[64:96]
+    def __init__(self, keys: tuple[bytes, bytes, bytes]) -> None:
+        self.root_key, self.header_key, self.next_header_key = keys
 
     def __repr__(self) -> str:
         return "_Secrets(<redacted>)"
@@ -135,7 +132,7 @@ class _Secrets:
 def _derive(dh1: bytes, dh2: bytes, dh3: bytes, dh4: bytes | None, kem_secret: bytes) -> _Secrets:
     """Spec §6.4: ``KDF(LABEL_HANDSHAKE, DH1 || DH2 || DH3 [|| DH4] || SS, "", SUITE, 96)``."""
     ikm = dh1 + dh2 + dh3 + (dh4 or b"") + kem_secret
-    return _Secrets(labeled_kdf(LABEL_HANDSHAKE, ikm, b"", HANDSHAKE_SUITE, _SECRETS_SIZE))
+    return _Secrets(labeled_kdf_keys3(LABEL_HANDSHAKE, ikm, b"", HANDSHAKE_SUITE))
 
 
 def _associated_data(
