@@ -2,10 +2,14 @@
 
 ``handshake``: initiator + responder, every signature verified, one-time X25519 and ML-KEM
 prekeys used. Its floor is the sum of the primitive operations it performs, each benchmarked
-here in the same run: 4 Ed25519 verifications (bundle: binding, SPK, KEM prekey; responder:
-the initiator's binding), 3 X25519 key generations (EK_A, the two ratchet keys), 11 X25519
-exchanges (DH1..DH4 on each side, 1 ratchet step for the initiator, 2 for the responder), one
-ML-KEM-768 encapsulation (parsing the key included) and one decapsulation.
+here in the same run. Public-key: 4 Ed25519 verifications (bundle: binding, SPK, KEM prekey;
+responder: the initiator's binding), 3 X25519 key generations (EK_A, the two ratchet keys), 11
+X25519 exchanges (DH1..DH4 on each side, 1 ratchet step for the initiator, 2 for the
+responder), one ML-KEM-768 encapsulation (parsing the key included) and one decapsulation.
+Symmetric: 2 handshake KDFs and 3 KDF_RK (HKDF-SHA256, 96 bytes), 2 TK (one-block
+HKDF-Expand), 2 KDF_CK, 2 AES-256 tag blocks, 4 one-shot ChaCha20-Poly1305 calls (header and
+body, each sealed and opened) and 2 SHA-256 of the ML-KEM key (the associated data).
+``bench/compare.py`` runs the same operations in sequence as the case's floor.
 Targets (issue 3): handshake ≤ 1.2 × floor; responder with 10,000 one-time prekeys no slower
 than with 10.
 """
@@ -20,12 +24,20 @@ import pytest
 from protocol.handshake import PrekeyStore, initiate
 from protocol.kat import SeededRng
 from protocol.keys import IdentityKeyPair, OneTimePrekeyPair, PrekeyBundle
+from protocol.labels import LABEL_HANDSHAKE, LABEL_RATCHET_ROOT, LABEL_RATCHET_TAG
 from protocol.primitives import (
+    Aes256Block,
     Ed25519KeyPair,
     MlKem768KeyPair,
     X25519KeyPair,
+    chacha20_poly1305_open,
+    chacha20_poly1305_seal,
     ed25519_verify,
+    hmac_sha256_pair,
+    labeled_expand,
+    labeled_kdf_keys3,
     mlkem768_encapsulate,
+    sha256,
     system_rng,
 )
 
@@ -114,3 +126,46 @@ def test_floor_mlkem768_decapsulate(benchmark: Any) -> None:
     key = MlKem768KeyPair(os.urandom(64))
     _, ciphertext = mlkem768_encapsulate(key.public_key)
     benchmark(key.decapsulate, ciphertext)
+
+
+@pytest.mark.benchmark(group="handshake-floor")
+def test_floor_handshake_kdf(benchmark: Any) -> None:
+    benchmark(labeled_kdf_keys3, LABEL_HANDSHAKE, os.urandom(160), b"", b"X25519+ML-KEM-768")
+
+
+@pytest.mark.benchmark(group="handshake-floor")
+def test_floor_kdf_rk(benchmark: Any) -> None:
+    benchmark(labeled_kdf_keys3, LABEL_RATCHET_ROOT, os.urandom(32), os.urandom(32), b"")
+
+
+@pytest.mark.benchmark(group="handshake-floor")
+def test_floor_tag_key_and_block(benchmark: Any) -> None:
+    key = os.urandom(32)
+    benchmark(
+        lambda: Aes256Block(labeled_expand(LABEL_RATCHET_TAG, key, b"", 32)).counter_block(
+            bytes(12)
+        )
+    )
+
+
+@pytest.mark.benchmark(group="handshake-floor")
+def test_floor_kdf_ck(benchmark: Any) -> None:
+    benchmark(hmac_sha256_pair, os.urandom(32), b"\x01", b"\x02")
+
+
+@pytest.mark.benchmark(group="handshake-floor")
+def test_floor_aead_header_and_body(benchmark: Any) -> None:
+    key, nonce, ad = os.urandom(32), bytes(12), os.urandom(300)
+
+    def seal_and_open() -> bytes:
+        header = chacha20_poly1305_seal(key, nonce, bytes(40), b"")
+        body = chacha20_poly1305_seal(key, nonce, b"x" * 100, ad)
+        chacha20_poly1305_open(key, nonce, header, b"")
+        return chacha20_poly1305_open(key, nonce, body, ad)
+
+    benchmark(seal_and_open)
+
+
+@pytest.mark.benchmark(group="handshake-floor")
+def test_floor_sha256_kem_key(benchmark: Any) -> None:
+    benchmark(sha256, os.urandom(1184))
