@@ -108,15 +108,20 @@ SMALL_ORDER_X25519: Final[frozenset[bytes]] = frozenset(
     )
 )
 
+#: The same keys with bit 255 either way, so that the check is one set lookup (no masking).
+_SMALL_ORDER_ANY_TOP_BIT: Final[frozenset[bytes]] = SMALL_ORDER_X25519 | frozenset(
+    key[:31] + bytes([key[31] | 0x80]) for key in SMALL_ORDER_X25519
+)
+
 
 def check_x25519_public_key(public_key: bytes) -> None:
     """Spec §4.4: reject a 32-byte X25519 public key of small order (``decode.low_order``).
 
-    Bit 255 is masked (RFC 7748 §5 ignores it), then the key is compared with the known list;
-    no Diffie–Hellman is computed. Public keys are not secret, so a set lookup is fine.
+    Bit 255 is ignored (RFC 7748 §5): the key is looked up among the listed keys with that bit
+    clear or set; no Diffie–Hellman is computed. Public keys are not secret, so a set lookup is
+    fine.
     """
-    masked = public_key[:31] + bytes([public_key[31] & 0x7F])
-    if masked in SMALL_ORDER_X25519:
+    if public_key in _SMALL_ORDER_ANY_TOP_BIT:
         raise DecodeError("decode.low_order", "X25519 public key of small order")
 
 

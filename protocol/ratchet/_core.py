@@ -488,6 +488,12 @@ class Session:
             data = _message_bytes(data)
         tag = data[:TAG_SIZE]
         recv = self._recv
+        following = self._next
+        # The first message after the peer's DH ratchet step is likely when this side has sent
+        # on its current chain (an alternating conversation): compare with it first. Either
+        # order gives the same result (tags of different chains do not collide, §7.3.3).
+        if self._ns and ct_equal(tag, following.known_tag(0)):
+            return self._decrypt_next(data, following, 0)
         if recv is not None:
             nr = self._nr
             window = recv.window
@@ -511,11 +517,12 @@ class Session:
                 if observer is not None:
                     self._slide(observer, recv, tag, nr)
                 return plaintext
-        entry = self._skipped.get(tag)
-        if entry is not None:
-            return self._decrypt_skipped(data, tag, entry)
-        following = self._next
-        if ct_equal(tag, following.known_tag(0)):  # the peer's next DH ratchet step
+        skipped = self._skipped
+        if skipped:
+            entry = skipped.get(tag)
+            if entry is not None:
+                return self._decrypt_skipped(data, tag, entry)
+        if not self._ns and ct_equal(tag, following.known_tag(0)):
             return self._decrypt_next(data, following, 0)
         # Out of order: invert the tag on each chain the session holds (§7.5).
         if recv is not None:
@@ -627,8 +634,10 @@ class Session:
         dropped: tuple[_Chain, ...] = ()
         oldest = following.index - limits.max_chain_age
         if previous and previous[0].index < oldest:  # ordered by index, oldest first
-            dropped = tuple(chain for chain in previous if chain.index < oldest)
-            previous = previous[len(dropped) :]
+            end = 1
+            while end < len(previous) and previous[end].index < oldest:
+                end += 1
+            dropped, previous = previous[:end], previous[end:]
         removed: list[bytes] = []
         kept: list[tuple[bytes, _Chain, int, bytes]] = []
         changes = None
