@@ -196,9 +196,12 @@ def hmac_sha256_pair(key: bytes, first: bytes, second: bytes) -> tuple[bytes, by
     under OpenSSL 3, two SHA-256 calls ~1 µs). This is KDF_CK of the ratchet (spec §7.2),
     which runs once per message on each side.
     """
-    if len(key) > _SHA256_BLOCK:
-        key = hashlib.sha256(key).digest()
-    block = key + _ZERO_BLOCK[len(key) :]
+    if len(key) == HASH_SIZE:  # a chain key: the common case
+        block = key + _ZERO32
+    else:
+        if len(key) > _SHA256_BLOCK:
+            key = hashlib.sha256(key).digest()
+        block = key + _ZERO_BLOCK[len(key) :]
     # The padded-key blocks are hashed once and the two states copied: 6 compressions, not 8.
     inner = hashlib.sha256(block.translate(_IPAD))
     outer = hashlib.sha256(block.translate(_OPAD))
