@@ -192,6 +192,11 @@ def test_labeled_kdf_keys3_is_labeled_kdf_split(
     assert labeled_kdf_keys3(label, ikm, salt, context) == (okm[:32], okm[32:64], okm[64:])
 
 
+def test_labeled_kdf_keys3_argument_errors() -> None:
+    assert code(lambda: labeled_kdf_keys3(b"", b"", bytes(32), b"")) == "usage.bad_argument"
+    assert code(lambda: labeled_kdf_keys3(b"a\x00", b"", b"", b"")) == "usage.bad_argument"
+
+
 def test_labeled_kdf_fast_argument_errors() -> None:
     assert code(lambda: labeled_kdf_fast(b"", b"", b"", b"", 32)) == "usage.bad_argument"
     assert code(lambda: labeled_kdf_fast(b"a\x00b", b"", b"", b"", 32)) == "usage.bad_argument"
