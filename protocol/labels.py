@@ -20,6 +20,9 @@ def _label(name: str) -> bytes:
 #: The labels used as labelled-KDF labels (spec §3.2); each has a case in the primitives suite.
 #: Later sections append theirs (handshake, ratchet, blinding, state at rest).
 KDF_LABELS: tuple[bytes, ...] = ()
+#: The labels used with the labelled expand ``KDF_EXPAND`` instead (spec §3.2); each has a case
+#: in the primitives suite. A label is in one of the two tuples only.
+EXPAND_LABELS: tuple[bytes, ...] = ()
 
 
 # --- Keys (spec §4) and safety numbers (spec §5) ---
@@ -47,11 +50,12 @@ KDF_LABELS += (LABEL_HANDSHAKE,)
 
 #: Labelled-KDF label of KDF_RK, the ratchet's root-key step (spec §7.2).
 LABEL_RATCHET_ROOT: Final = _label("ratchet-root")
-#: Labelled-KDF label of the tag key derived from a header key (spec §7.5).
+#: Labelled-expand (``KDF_EXPAND``) label of the tag key derived from a header key (§7.2, §7.5).
 LABEL_RATCHET_TAG: Final = _label("ratchet-tag")
 #: Labelled-KDF label of the key that encrypts an exported session state (spec §7.8).
 LABEL_SESSION_STATE: Final = _label("session-state")
-KDF_LABELS += (LABEL_RATCHET_ROOT, LABEL_RATCHET_TAG, LABEL_SESSION_STATE)
+KDF_LABELS += (LABEL_RATCHET_ROOT, LABEL_SESSION_STATE)
+EXPAND_LABELS += (LABEL_RATCHET_TAG,)
 
 # --- Identifier blinding, evaluator and directory (spec §8) ---
 

@@ -35,3 +35,5 @@ def test_labels_are_distinct_prefix_free_ascii() -> None:
 
 def test_kdf_labels_are_registered_labels() -> None:
     assert set(labels.KDF_LABELS) <= set(_module_labels().values())
+    assert set(labels.EXPAND_LABELS) <= set(_module_labels().values())
+    assert not set(labels.KDF_LABELS) & set(labels.EXPAND_LABELS)  # spec §3.2: one of the two

@@ -172,6 +172,27 @@ def test_message_key_and_tags_by_hand() -> None:
     assert bob.decrypt(message) == b"payload"
 
 
+def test_published_tag_vectors_by_an_independent_path() -> None:
+    """The ``ratchet_tag`` cases of vectors/primitives.json, recomputed with the standard
+    library's HMAC and pyca/cryptography's AES-GCM (the keystream-block form of §7.5)."""
+    import hmac
+    import json
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from tests.external import REPO
+
+    cases = json.loads((REPO / "vectors" / "primitives.json").read_text(encoding="utf-8"))
+    tags = [c for c in cases["cases"] if c["kind"] == "ratchet_tag"]
+    assert len(tags) == 3
+    for case in tags:
+        header_key = bytes.fromhex(case["header_key"])
+        tk = hmac.digest(header_key, labels.LABEL_RATCHET_TAG + b"\x00\x01", "sha256")
+        nonce = bytes(8) + case["n"].to_bytes(4, "big")
+        assert tk.hex() == case["tag_key"]
+        assert AESGCM(tk).encrypt(nonce, bytes(16), None)[:16].hex() == case["tag"]
+
+
 def test_tags_are_distinct_and_never_repeat() -> None:
     alice, bob = pair()
     tags = set()

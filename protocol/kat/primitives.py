@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from .. import labels
 from ..primitives import (
+    Aes256Block,
     Element,
     Scalar,
     aes_gcm_open,
@@ -22,6 +23,7 @@ from ..primitives import (
     ed25519_public_key,
     ed25519_sign,
     ed25519_verify,
+    labeled_expand,
     labeled_kdf,
     mlkem768_check_public_key,
     mlkem768_decapsulate,
@@ -247,7 +249,48 @@ def generate() -> list[Case]:
                 element=encoding.hex(),
             )
         )
+    # Their own seed: these inputs do not depend on how many cases come before them.
+    expand_rng = SeededRng.for_suite(SUITE, "expand")
+    for i, label in enumerate(labels.EXPAND_LABELS):
+        prk, context = expand_rng(32), expand_rng(16)
+        for j, (ctx, length) in enumerate(((b"", 32), (context, 64))):
+            cases.append(
+                _case(
+                    f"expand-{i}-{j}",
+                    f"labelled expand (KDF_EXPAND) with label {label.decode()!r}",
+                    "labeled_expand",
+                    label=label.hex(),
+                    prk=prk.hex(),
+                    context=ctx.hex(),
+                    length=length,
+                    output=labeled_expand(label, prk, ctx, length).hex(),
+                )
+            )
+    header_key = expand_rng(32)
+    for n in (0, 1, 2**32 - 1):
+        cases.append(
+            _case(
+                f"ratchet-tag-{n}",
+                "ratchet tag of message n under a header key (spec §7.5)",
+                "ratchet_tag",
+                header_key=header_key.hex(),
+                n=n,
+                tag_key=_tag_key(header_key).hex(),
+                tag=_tag(header_key, n).hex(),
+            )
+        )
     return cases
+
+
+def _tag_key(header_key: bytes) -> bytes:
+    """Spec §7.2: ``TK(hk) = KDF_EXPAND(LABEL_RATCHET_TAG, hk, "", 32)``."""
+    return labeled_expand(labels.LABEL_RATCHET_TAG, header_key, b"", 32)
+
+
+def _tag(header_key: bytes, n: int) -> bytes:
+    """Spec §7.5: ``AES-256-Encrypt(TK(hk), 0^64 || u32be(n) || u32be(2))``."""
+    block = bytes(8) + n.to_bytes(4, "big") + (2).to_bytes(4, "big")
+    return Aes256Block(_tag_key(header_key)).encrypt(block)
 
 
 def _eq(field: str, expected: str, got: bytes) -> None:
@@ -279,6 +322,13 @@ def verify(case: Case) -> None:
             h(case["label"]), h(case["ikm"]), h(case["salt"]), h(case["context"]), case["length"]
         )
         _eq("output", case["output"], out)
+    elif kind == "labeled_expand":
+        out = labeled_expand(h(case["label"]), h(case["prk"]), h(case["context"]), case["length"])
+        _eq("output", case["output"], out)
+    elif kind == "ratchet_tag":
+        header_key = h(case["header_key"])
+        _eq("tag_key", case["tag_key"], _tag_key(header_key))
+        _eq("tag", case["tag"], _tag(header_key, case["n"]))
     elif kind == "x25519":
         sk = h(case["private_key"])
         _eq("public_key", case["public_key"], x25519_public_key(sk))
