@@ -440,19 +440,19 @@ def _sodium_fits(key: object, data: object, aad: object) -> bool:
 
 def chacha20_poly1305_seal(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
     """ChaCha20-Poly1305 (RFC 8439): returns ``ciphertext || tag``."""
+    if _sodium_fits(key, plaintext, aad) and type(nonce) is bytes and len(nonce) == 12:
+        return _sodium_chacha20_poly1305_seal(key, nonce, plaintext, aad)
     _require_len("key", key, 32)
     _require_len("nonce", nonce, CHACHA20_POLY1305_NONCE_SIZE)
-    if _sodium_fits(key, plaintext, aad) and type(nonce) is bytes:
-        return _sodium_chacha20_poly1305_seal(key, nonce, plaintext, aad)
     return _aead.ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad)
 
 
 def chacha20_poly1305_open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
     """ChaCha20-Poly1305 (RFC 8439) open; any failure is ``auth.failed``."""
+    if _sodium_fits(key, ciphertext, aad) and type(nonce) is bytes and len(nonce) == 12:
+        return _sodium_chacha20_poly1305_open(key, nonce, ciphertext, aad)
     _require_len("key", key, 32)
     _require_len("nonce", nonce, CHACHA20_POLY1305_NONCE_SIZE)
-    if _sodium_fits(key, ciphertext, aad) and type(nonce) is bytes:
-        return _sodium_chacha20_poly1305_open(key, nonce, ciphertext, aad)
     try:
         return _aead.ChaCha20Poly1305(key).decrypt(nonce, ciphertext, aad)
     except _InvalidTag:
