@@ -689,10 +689,17 @@ def x25519(private_key: bytes, public_key: bytes) -> bytes:
     public key, so it costs exactly one variable-base scalar multiplication.
     """
     _require_len("private key", private_key, X25519_KEY_SIZE)
+    return _x25519(bytes(private_key), public_key)
+
+
+def _x25519(private_key: bytes, public_key: object) -> bytes:
+    """X25519 of a checked 32-byte private key with a peer key checked here (spec §3.5)."""
     if not isinstance(public_key, bytes) or len(public_key) != X25519_KEY_SIZE:
         raise DecodeError("decode.length", "X25519 public key must be 32 bytes")
     out = _sodium_new(_SODIUM_BYTES, X25519_KEY_SIZE)
-    if _sodium_scalarmult(out, bytes(private_key), public_key):  # zero result: small order
+    # libsodium's crypto_scalarmult clamps, masks bit 255 and returns -1 for an all-zero
+    # result (a small-order point); called through cffi directly, as PyNaCl's wrapper would
+    if _sodium_scalarmult(out, private_key, public_key):
         raise DecodeError("decode.low_order", "X25519 public key of small order")
     shared: bytes = _sodium_buffer(out)[:]
     if _hmac.compare_digest(shared, _ZERO32):  # pragma: no cover - defence in depth
@@ -752,17 +759,7 @@ class X25519KeyPair(_SecretKey):
 
     def exchange(self, public_key: bytes) -> bytes:
         """Spec §3.5: X25519 with a peer key; all-zero result → ``decode.low_order``."""
-        if not isinstance(public_key, bytes) or len(public_key) != X25519_KEY_SIZE:
-            raise DecodeError("decode.length", "X25519 public key must be 32 bytes")
-        out = _sodium_new(_SODIUM_BYTES, X25519_KEY_SIZE)
-        # libsodium's crypto_scalarmult clamps, masks bit 255 and returns -1 for an all-zero
-        # result (a small-order point); called through cffi directly, as PyNaCl's wrapper would
-        if _sodium_scalarmult(out, self._key, public_key):
-            raise DecodeError("decode.low_order", "X25519 public key of small order")
-        shared: bytes = _sodium_buffer(out)[:]
-        if _hmac.compare_digest(shared, _ZERO32):  # pragma: no cover - defence in depth
-            raise DecodeError("decode.low_order", "X25519 public key of small order")
-        return shared
+        return _x25519(self._key, public_key)
 
 
 class MlKem768KeyPair(_SecretKey):
