@@ -439,9 +439,12 @@ class PrekeyStore:
         """Spec §6.7: accept an initial message; transactional.
 
         Order: decode (``decode.*``) → look up the prekeys (``state.unknown_prekey``) →
-        authenticate: the initiator's identity binding, then the first ratchet message
-        (``auth.failed``) → replay check for reusable prekeys (``state.replay``) → commit:
-        delete the one-time prekeys used, remember the digest.
+        authenticate: the initiator's identity binding, then the first ratchet message through
+        the DH ratchet step's receiving half (``auth.failed``; ``decode.low_order`` and
+        ``state.skip_limit`` from its header) → replay check for reusable prekeys
+        (``state.replay``) → the sending half draws the session's new ratchet key from
+        ``rng`` → commit: delete the one-time prekeys used, remember the digest. A refused
+        message draws nothing.
         """
         message = InitialMessage.from_bytes(data)
         signed = self._signed.get(message.signed_prekey_id)
@@ -462,11 +465,15 @@ class PrekeyStore:
             associated_data=ad,
             rng=rng,
         )
-        plaintext = session.decrypt(message.payload)
         reusable = opk is None and kem.id not in self._one_time_kem
         digest = sha256(LABEL_HANDSHAKE_REPLAY + ek + message.kem_ciphertext) if reusable else b""
-        if reusable and digest in self._replay:
-            raise StateError("state.replay", "initial message already accepted")
+
+        def check_replay() -> None:
+            # Spec §6.7 step 6: after authentication, before the session draws its ratchet key.
+            if reusable and digest in self._replay:
+                raise StateError("state.replay", "initial message already accepted")
+
+        plaintext = session._decrypt_first(message.payload, check_replay)
         # Commit: nothing above changed the store.
         if opk_id is not None:
             del self._one_time[opk_id]

@@ -145,7 +145,9 @@ def test_last_resort_replay_is_refused() -> None:
     assert InitialMessage.from_bytes(message).one_time_prekey_id is None
     store.respond(message, rng=SeededRng(b"r"))
     held = store.held_ids()
-    assert _code(lambda: store.respond(message, rng=SeededRng(b"r"))) == "state.replay"
+    # Spec §6.7: the replay check runs before the DH step's sending half draws its key, so a
+    # refused replay draws nothing.
+    assert _code(lambda: store.respond(message, rng=_no_rng)) == "state.replay"
     assert store.held_ids() == held
     # A fresh initial message to the same reusable prekeys is fine.
     store.respond(
@@ -162,7 +164,22 @@ def test_replay_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for message in messages:
         store.respond(message, rng=SeededRng(b"r"))
     assert store.held_ids()[3] == 2
-    assert _code(lambda: store.respond(messages[2], rng=SeededRng(b"r"))) == "state.replay"
+    assert _code(lambda: store.respond(messages[2], rng=_no_rng)) == "state.replay"
+
+
+def test_an_accepted_initial_message_draws_one_ratchet_key() -> None:
+    # Spec §6.7 step 7: the responder's only randomness is the sending half's ratchet key.
+    alice, _bob, store = _parties(b"one draw", batch=0)
+    message = initiate(alice, store.bundle(), b"hi", rng=SeededRng(b"1")).message
+    drawn: list[int] = []
+    source = SeededRng(b"r")
+
+    def rng(n: int) -> bytes:
+        drawn.append(n)
+        return source(n)
+
+    store.respond(message, rng=rng)
+    assert drawn == [32]
 
 
 @settings(max_examples=60, deadline=None)
@@ -175,7 +192,7 @@ def test_any_single_byte_change_fails_and_consumes_nothing(data: st.DataObject) 
     _alice, _bob, store = _parties(b"mutation")
     before = store.held_ids()
     with pytest.raises(ProtocolError):
-        store.respond(changed, rng=SeededRng(b"r"))
+        store.respond(changed, rng=_no_rng)  # a refused message draws nothing (spec §6.7)
     assert store.held_ids() == before
     assert store.respond(message, rng=SeededRng(b"r")).plaintext == b"mutate me"
 

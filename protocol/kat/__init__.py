@@ -191,6 +191,11 @@ class ReplayRng:
     def exhausted(self) -> bool:
         return not self._values
 
+    @property
+    def remaining(self) -> int:
+        """How many recorded draws are left (a failed operation must leave it unchanged)."""
+        return len(self._values)
+
 
 def replay_rng(*chunks: bytes) -> Rng:
     """A :class:`ReplayRng` of ``chunks``."""

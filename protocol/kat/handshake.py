@@ -17,7 +17,9 @@ Kinds
     ``respond`` (valid or invalid) — B's store (the recorded prekeys) receives each of
         ``messages`` in order; each entry has its own ``result``/``error``; the case's
         ``result``/``error`` are those of the last message. A failed message MUST leave the
-        store unchanged (the next entry depends on it).
+        store unchanged (the next entry depends on it) and draw nothing: ``responder_rng`` is
+        every draw of the whole case, in order (one per accepted message), replayed by one
+        rng that must be exhausted at the end.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from ..codec import CborValue, decode, encode
+from ..errors import ProtocolError
 from ..handshake import PrekeyStore, _initiate_with, initiate
 from ..keys import (
     IdentityKeyPair,
@@ -239,6 +242,28 @@ def _bundle_invalid(case_id: str, comment: str, bundle: bytes, edit_key: int) ->
     }
 
 
+def _run_respond(case_id: str, base: Case, messages: list[tuple[bytes, str | None]]) -> list[str]:
+    """Run a respond script through B's store; check each code; return the draws (hex).
+
+    One rng serves the whole script, as in verification: a refused message must draw nothing
+    and leave the store unchanged.
+    """
+    _alice, store, _bundle = _keys_from(base)
+    rng = RecordingRng(SeededRng.for_suite(SUITE, case_id + "/responder"))
+    for data, error in messages:
+        before, drawn = store.held_ids(), len(rng.drawn)
+        try:
+            store.respond(data, rng=rng)
+            code = None
+        except ProtocolError as exc:
+            code = exc.code
+        if code != error:
+            raise AssertionError(f"generator: {case_id} gave {code}, not {error}")
+        if code is not None and (store.held_ids() != before or len(rng.drawn) != drawn):
+            raise AssertionError(f"generator: {case_id}: a refused message changed something")
+    return [v.hex() for v in rng.drawn]
+
+
 def _respond_case(
     case_id: str, comment: str, base: Case, messages: list[tuple[bytes, str | None]]
 ) -> Case:
@@ -261,7 +286,7 @@ def _respond_case(
                 "kem_one_time",
             )
         },
-        "responder_rng": base["responder_rng"],
+        "responder_rng": _run_respond(case_id, base, messages),
         "messages": [
             {
                 "initial_message": m.hex(),
@@ -437,6 +462,7 @@ def verify(case: Case) -> None:
         shared, ciphertext = encapsulate_deterministic(kem_key, h(case["kem_m"]))
         _eq("kem_ciphertext", case["kem_ciphertext"], ciphertext)
         _eq("kem_shared_secret", case["kem_shared_secret"], shared)
+        initiator_rng = _replay(case["initiator_rng"])
         initiated, secrets, ad = _initiate_with(
             alice,
             bundle,
@@ -444,25 +470,32 @@ def verify(case: Case) -> None:
             X25519KeyPair(h(case["ephemeral_private"])),
             shared,
             ciphertext,
-            _replay(case["initiator_rng"]),
+            initiator_rng,
         )
         _eq("root_key", case["root_key"], secrets.root_key)
         _eq("header_key", case["header_key"], secrets.header_key)
         _eq("next_header_key", case["next_header_key"], secrets.next_header_key)
         _eq("associated_data", case["associated_data"], ad)
         _eq("initial_message", case["initial_message"], initiated.message)
-        responded = store.respond(h(case["initial_message"]), rng=_replay(case["responder_rng"]))
+        responder_rng = _replay(case["responder_rng"])
+        responded = store.respond(h(case["initial_message"]), rng=responder_rng)
         _eq("plaintext", case["plaintext"], responded.plaintext)
+        if not (initiator_rng.exhausted and responder_rng.exhausted):
+            raise AssertionError("rng: a party drew fewer values than recorded")
         return
+    rng = _replay(case["responder_rng"])  # one rng for the whole case (spec §6.7)
     for i, step in enumerate(case["messages"]):
         data = h(step["initial_message"])
-        rng = _replay(case["responder_rng"])
         if step["result"] == "valid":
             store.respond(data, rng=rng)
             continue
-        before = store.held_ids()
-        expect_error(step, lambda data=data, rng=rng: store.respond(data, rng=rng))
+        before, left = store.held_ids(), rng.remaining
+        expect_error(step, lambda data=data: store.respond(data, rng=rng))
         if store.held_ids() != before:
             raise AssertionError(f"messages[{i}]: a failed message changed the store")
+        if rng.remaining != left:
+            raise AssertionError(f"messages[{i}]: a failed message drew randomness")
+    if not rng.exhausted:
+        raise AssertionError("responder_rng: the responder drew fewer values than recorded")
     if case["messages"][-1]["error"] != case["error"]:
         raise AssertionError("error: the case's error is not its last message's")

@@ -34,6 +34,7 @@ takes a short path through the bookkeeping.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final, NoReturn
 
 from .. import labels
@@ -592,8 +593,40 @@ class Session:
             self._commit_index(changes)
         return plaintext
 
-    def _decrypt_next(self, data: bytes, following: _Chain, n: int) -> bytes:
-        """Spec §7.3 ``DHRatchetHE``: the first message seen on the next receiving chain."""
+    def _decrypt_first(self, data: bytes, before_draw: Callable[[], None]) -> bytes:
+        """Spec §6.7 steps 5–7: a responder's first message, with a check before the draw.
+
+        A fresh responder session holds only its next receiving chain, so this is exactly
+        :meth:`decrypt` on such a session (the same codes, in the same order), except that
+        ``before_draw`` runs after the message authenticated — through the DH ratchet step's
+        receiving half, body included (§7.3.3 step 4) — and before the sending half draws its
+        ratchet key. The handshake passes its replay check (``state.replay``): a replayed
+        initial message is refused without drawing anything. Any failure, ``before_draw``'s
+        included, leaves the session unchanged.
+        """
+        if self._recv is not None or self._cks is not None:
+            _bad_argument("only the first message of a responder session")
+        if type(data) is not bytes or not MESSAGE_OVERHEAD <= len(data) <= MAX_MESSAGE_SIZE:
+            data = _message_bytes(data)
+        following = self._next
+        tag = data[:TAG_SIZE]
+        n = 0 if ct_equal(tag, following.known_tag(0)) else following.number(tag)
+        if n is None:
+            raise AuthenticationError()
+        return self._decrypt_next(data, following, n, before_draw)
+
+    def _decrypt_next(
+        self,
+        data: bytes,
+        following: _Chain,
+        n: int,
+        before_draw: Callable[[], None] | None = None,
+    ) -> bytes:
+        """Spec §7.3 ``DHRatchetHE``: the first message seen on the next receiving chain.
+
+        ``before_draw`` (only :meth:`_decrypt_first` passes one) runs once the message has
+        authenticated, before the sending half draws from ``rng``.
+        """
         header = following.open_header(data, n)
         remote = header[:32]
         pn = int.from_bytes(header[32:36], "big")
@@ -626,6 +659,8 @@ class Session:
             message_key, _body(data), self._ad + data[:_PREFIX]
         )
         # Authentic. DHRatchetHE, sending half (draws randomness only now).
+        if before_draw is not None:
+            before_draw()
         ratchet = X25519KeyPair.generate(self._rng)
         root_key, sending_key, next_sending_header = kdf_rk(root_key, ratchet.exchange(remote))
         new_next = _Chain(next_receiving_header, following.index + 1)
