@@ -4,7 +4,7 @@ A **registration** (§8.6.1) binds a discovery token (spec §8.3) to an identity
 (:class:`~protocol.keys.IdentityKey`) and a mailbox key, signed by the identity with
 ``LABEL_DIRECTORY_REGISTRATION``. An **unregistration** (§8.6.2) removes it, signed by the same
 identity with ``LABEL_DIRECTORY_UNREGISTRATION``. Both carry a timestamp that must be fresh and
-later than the last one accepted for the same (token, identity), which defeats replays.
+later than the last one accepted for the same (token, signing key), which defeats replays.
 
 A **lookup** (§8.6.3) never names a token: the client sends the first ``prefix_bits`` bits of
 its token, receives every live registration whose token shares them (its *bucket*), and

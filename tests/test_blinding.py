@@ -160,6 +160,10 @@ def test_caller_contract() -> None:
     for bad in (
         lambda: normalize_phone_number(b"+442079460958"),  # type: ignore[arg-type]
         lambda: normalize_phone_number("1", default_country=999),
+        # Spec §8.2: default_country is an integer, never a digit string.
+        lambda: normalize_phone_number("2079460958", default_country="44"),  # type: ignore[arg-type]
+        lambda: normalize_phone_number("2079460958", default_country="+44"),  # type: ignore[arg-type]
+        lambda: normalize_phone_number("2079460958", default_country=True),
         lambda: normalize_phone_number("1", trunk_prefix="00x"),
         lambda: normalize_phone_number("1", international_prefix="0"),
         lambda: PhoneNumber(44, "12"),
