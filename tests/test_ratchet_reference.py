@@ -10,6 +10,12 @@ so the test restores a deep copy of it when it fails.
 Hypothesis drives both implementations through the same random conversation (sends in both
 directions, deliveries in any order, losses, replays) with the same randomness, and requires
 identical message bytes, identical plaintexts and the same set of failures.
+
+The published ``ratchet`` vectors are replayed through the reference too. For them it also
+carries Blindpost's bounds of §7.4–§7.6 (jump, stored skipped keys with oldest-first eviction,
+chain age), written the way Signal's pseudocode suggests — evict whenever a key is stored, age
+chains inside ``DHRatchetHE`` — and, separately, in the order §7.6 states (age first, evict
+once at the end), so the test shows which keys each reading keeps.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
+import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -30,6 +39,7 @@ from hypothesis import strategies as st
 
 from protocol.errors import ProtocolError
 from protocol.ratchet import Limits, Session
+from tests.external import REPO
 
 MAX_SKIP = 40
 LIMITS = Limits(max_jump=MAX_SKIP, max_skipped_keys=20_000, max_chain_age=64, tag_window=8)
@@ -105,9 +115,37 @@ class _Reference:
     HKr: bytes | None = None
     NHKs: bytes = b""
     NHKr: bytes = b""
+    # Blindpost's bounds (§7.4-§7.6); the defaults leave Signal's pseudocode as it is.
+    max_skip: int = MAX_SKIP
+    max_skipped: int | None = None  # evict oldest first beyond this many stored keys
+    max_age: int | None = None  # delete previous chains more than this many steps old
+    age_first: bool = False  # §7.6 order: age, store, evict once (else evict at every store)
+    index: int = 0  # the current receiving chain's number (§7.2)
+    chain_index: dict[bytes, int] = field(default_factory=dict)  # header key -> chain number
 
     def generate_dh(self) -> bytes:
         return self.rng.pop(0)
+
+    def store(self, hk: bytes, n: int, mk: bytes) -> None:
+        self.MKSKIPPED[hk, n] = mk
+        if not self.age_first:
+            self.evict()
+
+    def evict(self) -> None:
+        """Oldest first: MKSKIPPED keeps insertion order, which is the order of storage."""
+        if self.max_skipped is not None:
+            while len(self.MKSKIPPED) > self.max_skipped:
+                del self.MKSKIPPED[next(iter(self.MKSKIPPED))]
+
+    def age(self, current: int) -> None:
+        """Delete every chain more than ``max_age`` below ``current``, with its keys."""
+        if self.max_age is None:
+            return
+        old = {hk for hk, i in self.chain_index.items() if i < current - self.max_age}
+        for key in [k for k in self.MKSKIPPED if k[0] in old]:
+            del self.MKSKIPPED[key]
+        for hk in old:
+            del self.chain_index[hk]
 
     @classmethod
     def alice(
@@ -150,9 +188,13 @@ class _Reference:
         pn = int.from_bytes(header[32:36], "big")
         n = int.from_bytes(header[36:40], "big")
         if dh_ratchet:
+            if self.age_first:
+                self.age(self.index + 1)
             self.skip(pn)
             self.dh_ratchet(header[:32])
         self.skip(n)
+        if self.age_first:
+            self.evict()
         assert self.CKr is not None
         self.CKr, mk = kdf_ck(self.CKr)
         self.Nr += 1
@@ -188,13 +230,13 @@ class _Reference:
         raise RefError("no header key")
 
     def skip(self, until: int) -> None:
-        if self.Nr + MAX_SKIP < until:
+        if self.Nr + self.max_skip < until:
             raise RefError("MAX_SKIP")
         if self.CKr is not None:
             assert self.HKr is not None
             while self.Nr < until:
                 self.CKr, mk = kdf_ck(self.CKr)
-                self.MKSKIPPED[self.HKr, self.Nr] = mk
+                self.store(self.HKr, self.Nr, mk)
                 self.Nr += 1
 
     def dh_ratchet(self, remote: bytes) -> None:
@@ -203,8 +245,16 @@ class _Reference:
         self.Nr = 0
         self.HKs = self.NHKs
         self.HKr = self.NHKr
+        self.index += 1
+        self.chain_index[self.HKr] = self.index
+        if not self.age_first:
+            self.age(self.index)
         self.DHr = remote
-        self.RK, self.CKr, self.NHKr = kdf_rk(self.RK, dh(self.DHs, self.DHr))
+        try:
+            dh_out = dh(self.DHs, self.DHr)
+        except ValueError:  # pyca/cryptography refuses an all-zero result (small order)
+            raise RefError("low order") from None
+        self.RK, self.CKr, self.NHKr = kdf_rk(self.RK, dh_out)
         self.DHs = self.generate_dh()
         self.RK, self.CKs, self.NHKs = kdf_rk(self.RK, dh(self.DHs, self.DHr))
 
@@ -331,3 +381,102 @@ def test_a_long_conversation_matches() -> None:
         assert reply is not None
         assert pair.deliver("a", reply) == b"b%d" % round_
     assert pair.ours["b"].skipped_key_count == 6  # message 1 of each of the six chains
+
+
+# --- the published vectors through the reference ------------------------------------------------
+
+
+def _ratchet_cases() -> list[dict[str, Any]]:
+    document = json.loads((REPO / "vectors" / "ratchet.json").read_text(encoding="utf-8"))
+    cases: list[dict[str, Any]] = document["cases"]
+    return cases
+
+
+#: Like Signal's pseudocode, the reference draws its ratchet key before the body of a DH step
+#: authenticates; on a failure it is restored from a copy, but it needs keys to draw meanwhile.
+_SPARE = _keys(-1, 4)
+
+
+def _reference_pair(case: dict[str, Any], age_first: bool) -> dict[str, _Reference]:
+    h = bytes.fromhex
+    limits = case["limits"]
+    ad = h(case["associated_data"])
+    other_ad = case["responder_associated_data"]
+    bob_ad = ad if other_ad is None else h(other_ad)
+    pair = {
+        "initiator": _Reference.alice(
+            h(case["root_key"]),
+            h(case["responder_ratchet_public"]),
+            h(case["header_key"]),
+            h(case["next_header_key"]),
+            ad,
+            [h(v) for v in case["initiator_random"]] + _SPARE,
+        ),
+        "responder": _Reference.bob(
+            h(case["root_key"]),
+            h(case["responder_ratchet_private"]),
+            h(case["header_key"]),
+            h(case["next_header_key"]),
+            bob_ad,
+            [h(v) for v in case["responder_random"]] + _SPARE,
+        ),
+    }
+    for ref in pair.values():
+        ref.max_skip = limits["max_jump"]
+        ref.max_skipped = limits["max_skipped_keys"]
+        ref.max_age = limits["max_chain_age"]
+        ref.age_first = age_first
+    return pair
+
+
+def _run_on_reference(case: dict[str, Any], age_first: bool) -> list[bytes | None]:
+    """Every step's output on the reference (``None``: it failed), checked against the case."""
+    pair = _reference_pair(case, age_first)
+    outputs: list[bytes | None] = []
+    for i, step in enumerate(case["steps"]):
+        ref = pair[step["actor"]]
+        if step["action"] == "encrypt":
+            if ref.CKs is None:
+                outputs.append(None)
+                continue
+            out: bytes | None = ref.encrypt(bytes.fromhex(step["plaintext"]))
+            assert out is not None and out.hex() == step["message"], f"steps[{i}]"
+        else:
+            saved = copy.deepcopy(ref)
+            try:
+                out = ref.decrypt(bytes.fromhex(step["message"]))
+            except RefError:
+                out = None
+                pair[step["actor"]] = saved
+        outputs.append(out)
+    return outputs
+
+
+@pytest.mark.parametrize("age_first", [True, False], ids=["spec-order", "signal-order"])
+@pytest.mark.parametrize("case", _ratchet_cases(), ids=lambda c: c["id"])
+def test_published_vectors_match_the_reference(case: dict[str, Any], age_first: bool) -> None:
+    """Every ratchet vector: same messages, same plaintexts, failing exactly where it fails."""
+    outputs = _run_on_reference(case, age_first=age_first)
+    for i, (step, out) in enumerate(zip(case["steps"], outputs, strict=True)):
+        if "error" in step:
+            assert out is None, f"steps[{i}]: the reference accepted what the vector refuses"
+        elif step["action"] == "decrypt":
+            assert out is not None and out.hex() == step["plaintext"], f"steps[{i}]"
+
+
+@pytest.mark.parametrize(
+    "case_id", ["dh-step-ages-and-evicts", "dh-step-evicted-survivor", "dh-step-aged-chain"]
+)
+def test_eviction_order_vectors_under_both_readings(case_id: str) -> None:
+    """Spec §7.6 (issue 11, item 3): at a DH step, ageing out chains and evicting beyond
+    ``max_skipped_keys`` in either order keeps the same keys, because the stored keys form one
+    sequence in chain order: an aged-out chain's keys are always the oldest, so evicting first
+    only removes keys that ageing removes anyway. Both readings give each step of these
+    vectors the outcome the vector records (accepted, or refused where it expects an error).
+    """
+    case = next(c for c in _ratchet_cases() if c["id"] == case_id)
+    spec_order = _run_on_reference(case, age_first=True)
+    signal_order = _run_on_reference(case, age_first=False)
+    assert spec_order == signal_order
+    last = case["steps"][-1]
+    assert ("error" in last) == (spec_order[-1] is None)

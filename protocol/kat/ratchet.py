@@ -32,7 +32,7 @@ from typing import Any, Final
 
 from ..errors import ProtocolError
 from ..primitives import ChaCha20Poly1305Key, x25519_public_key
-from ..ratchet import TAG_SIZE, Limits, Session
+from ..ratchet import TAG_SIZE, Limits, Session, SessionSnapshot, kdf_ck
 from . import Case, RecordingRng, ReplayRng, SeededRng
 
 __all__ = ["SUITE", "generate", "verify"]
@@ -73,6 +73,30 @@ def _reseal_header(message: bytes, header_key: bytes, edit: Callable[[bytearray]
         sealed = aead.seal(nonce, bytes(header), b"")
         return message[:TAG_SIZE] + sealed + message[TAG_SIZE + 56 :]
     raise AssertionError("mutator: header not found")
+
+
+def _reseal_message(
+    message: bytes,
+    sender: SessionSnapshot,
+    associated_data: bytes,
+    edit: Callable[[bytearray], None],
+) -> bytes:
+    """Test mutator: re-seal the header *and* the body of a message.
+
+    ``sender`` is the sending session's snapshot taken just *before* it encrypted ``message``
+    (so its sending chain key gives the message key): the header is decrypted with the sending
+    header key, edited and re-sealed (:func:`_reseal_header`), and the body, whose associated
+    data holds the encrypted header, is re-sealed under the same message key. The result is a
+    message only the sender could have made: it authenticates, with the edited header.
+    """
+    state = sender.state
+    assert state.sending_chain_key is not None and state.sending_header_key is not None
+    _next_chain_key, message_key = kdf_ck(state.sending_chain_key)
+    resealed = _reseal_header(message, state.sending_header_key, edit)
+    body = ChaCha20Poly1305Key(message_key)
+    prefix, new_prefix = message[: TAG_SIZE + 56], resealed[: TAG_SIZE + 56]
+    plaintext = body.open(bytes(12), message[TAG_SIZE + 56 :], associated_data + prefix)
+    return new_prefix + body.seal(bytes(12), plaintext, associated_data + new_prefix)
 
 
 class _Conversation:
@@ -313,7 +337,72 @@ def _valid_cases() -> list[Case]:
             None,
         )
     )
+
+    c, (_a, b, d) = _ages_and_evicts("dh-step-ages-and-evicts")
+    c.decrypt(_R, b[3])
+    c.decrypt(_R, d[0])
+    c.decrypt(_R, d[1])
+    cases.append(
+        c.case(
+            "dh-step-ages-and-evicts",
+            "max_chain_age = 1, max_skipped_keys = 3: one DH ratchet step deletes chain 1 with "
+            "its skipped key (too old) and, of the five keys then stored (chain 2: 0, 1 and 3 "
+            "through PN; chain 3: 0, 1), evicts the two oldest; the three that survive decrypt "
+            "(spec §7.6: age first, then evict oldest first)",
+            ["eviction", "limits", "dh-step", "previous-chain"],
+            None,
+        )
+    )
+
+    c = _Conversation("pn-below-received", default)
+    m = [c.encrypt(_I, _text(i)) for i in range(3)]
+    c.decrypt(_R, m[0])
+    c.decrypt(_R, m[2])  # Nr = 3 on the responder's first chain, key 1 stored
+    c.decrypt(_I, c.encrypt(_R, b"reply"))
+    before = c.initiator.snapshot()
+    honest = c.encrypt(_I, b"header says pn = 1")  # the honest header says pn = 3
+
+    def pn_one(header: bytearray) -> None:
+        header[32:36] = (1).to_bytes(4, "big")
+
+    c.decrypt(_R, _reseal_message(honest, before, c.associated_data, pn_one))
+    c.decrypt(_R, m[1])
+    c.decrypt(_I, c.encrypt(_R, b"after"))
+    cases.append(
+        c.case(
+            "pn-below-received",
+            "after receiving messages 0 and 2 (Nr = 3), a message starting the next chain "
+            "whose authentic header says PN = 1 (re-sealed header and body): accepted, nothing "
+            "is skipped or deleted, and message 1's stored key still decrypts (spec §7.3.3)",
+            ["resealed", "dh-step", "previous-chain"],
+            None,
+        )
+    )
     return cases
+
+
+def _ages_and_evicts(case_id: str) -> tuple[_Conversation, tuple[list[bytes], ...]]:
+    """Spec §7.6: a DH ratchet step that both ages a chain out and evicts skipped keys.
+
+    Limits: max_chain_age 1, max_skipped_keys 3. The responder's chains: chain 1 (a0, a1; a1
+    received, key 0 stored), chain 2 (b0..b3; b2 received at the DH step, keys 0 and 1 stored:
+    three keys in all), chain 3 (d0..d2; d2 received). At d2's DH step chain 1 is more than
+    one step old and goes with its key; then chain 2's key 3 (through PN = 4) and chain 3's
+    keys 0 and 1 are stored: five keys, so the two oldest (chain 2's 0 and 1) are evicted.
+    """
+    limits = Limits(max_jump=8, max_skipped_keys=3, max_chain_age=1, tag_window=4)
+    c = _Conversation(case_id, limits)
+    a = [c.encrypt(_I, _text(i)) for i in range(2)]
+    c.decrypt(_R, a[1])
+    c.decrypt(_I, c.encrypt(_R, b"reply 1"))
+    b = [c.encrypt(_I, _text(10 + i)) for i in range(4)]
+    c.decrypt(_R, b[2])
+    c.decrypt(_I, c.encrypt(_R, b"reply 2"))
+    d = [c.encrypt(_I, _text(20 + i)) for i in range(3)]
+    c.decrypt(_R, d[2])
+    if c.responder.skipped_key_count != 3:  # pragma: no cover - a generator bug
+        raise AssertionError("generator: the DH step should leave three skipped keys")
+    return c, (a, b, d)
 
 
 def _invalid_cases() -> list[Case]:
@@ -528,6 +617,30 @@ def _invalid_cases() -> list[Case]:
             "max_chain_age = 1: two DH ratchet steps later the first "
             "chain and its skipped key are deleted, so no chain knows the tag",
             ["limits", "previous-chain"],
+            "auth.failed",
+        )
+    )
+
+    c, (a, b, _d) = _ages_and_evicts("dh-step-evicted-survivor")
+    c.fail(_R, b[1])
+    cases.append(
+        c.case(
+            "dh-step-evicted-survivor",
+            "the DH step of dh-step-ages-and-evicts evicted chain 2's key 1; chain 2 is still "
+            "held, so its authentic header gives a replay (spec §7.6)",
+            ["eviction", "limits", "dh-step", "replay"],
+            "state.replay",
+        )
+    )
+
+    c, (a, b, _d) = _ages_and_evicts("dh-step-aged-chain")
+    c.fail(_R, a[0])
+    cases.append(
+        c.case(
+            "dh-step-aged-chain",
+            "the DH step of dh-step-ages-and-evicts deleted chain 1 (too old) with its stored "
+            "key: no chain of the session has the tag (spec §7.6)",
+            ["eviction", "limits", "dh-step", "previous-chain"],
             "auth.failed",
         )
     )

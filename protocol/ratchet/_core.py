@@ -724,7 +724,7 @@ class Session:
     def _plan_skipped(
         self, new: list[tuple[bytes, _Chain, int, bytes]], dropped: tuple[_Chain, ...]
     ) -> tuple[list[bytes], list[tuple[bytes, _Chain, int, bytes]]]:
-        """Spec §7.6: which stored keys go (aged chains, then oldest first) and which new stay.
+        """Spec §7.6 (age, store, evict): which stored keys go and which new ones stay.
 
         Pure: returns ``(removed stored tags, new entries kept)``; nothing is mutated.
         """
