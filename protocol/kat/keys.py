@@ -393,6 +393,16 @@ def _grow_list(path: Path, key: int, count: int) -> Callable[[CborValue], None]:
     return edit
 
 
+def _both(*edits: Callable[[CborValue], None]) -> Callable[[CborValue], None]:
+    """Apply several edits in turn: an input with more than one fault."""
+
+    def edit(value: CborValue) -> None:
+        for one in edits:
+            one(value)
+
+    return edit
+
+
 def _invalid(
     case_id: str,
     comment: str,
@@ -401,11 +411,12 @@ def _invalid(
     error: str,
     *,
     cddl_rejects: bool,
+    precedence: bool = False,
 ) -> Case:
     case = _case(case_id, comment, "decode", structure=structure, encoding=encoding.hex())
     case["result"] = "invalid"
     case["error"] = error
-    case["flags"] = ["decode", "mutated", error]
+    case["flags"] = ["decode", "mutated", *(["precedence"] if precedence else []), error]
     if cddl_rejects:
         case["cddl"] = {"encoding": structure}
     return case
@@ -654,6 +665,85 @@ def _upload_invalid(upload: bytes) -> list[Case]:
     ]
 
 
+def _precedence_invalid(bundle: bytes, upload: bytes) -> list[Case]:
+    """Spec §2.4 step 6, §4.6: two faults at different depths; the code names the first.
+
+    Decoding is depth-first: a field is finished — a nested message through its own step 7 —
+    before the next field is looked at, and the structure's own step 7 runs after all its
+    fields. Each comment says what the other readings (every field's shallow checks first, or
+    nested semantic checks deferred to the end) would give instead.
+    """
+    low_order_identity = _set((_B_IDENTITY,), 2, bytes(32))  # identity's own step 7
+    specs: list[tuple[str, str, str, Callable[[CborValue], None], str]] = [
+        (
+            "upload-precedence-nested-check-before-later-count",
+            "the identity's DH key is u = 0 (its own step 7) and there are 101 one-time prekeys"
+            " (the upload's step 6 on a later field): depth-first gives decode.low_order;"
+            " shallow-first, or nested step 7 deferred, would give decode.count",
+            "prekey-upload",
+            _both(low_order_identity, _grow_list((), _U_OPKS, 101)),
+            "decode.low_order",
+        ),
+        (
+            "upload-precedence-nested-length-before-later-count",
+            "the identity's binding signature is 65 bytes (its step 6) and there are 101"
+            " one-time prekeys (the upload's step 6 on a later field): depth-first gives"
+            " decode.length; shallow-first would give decode.count",
+            "prekey-upload",
+            _both(_set((_B_IDENTITY,), 3, bytes(65)), _grow_list((), _U_OPKS, 101)),
+            "decode.length",
+        ),
+        (
+            "bundle-precedence-nested-check-before-later-range",
+            "the identity's DH key is u = 0 (its step 7) and the signed prekey's id is 2**32"
+            " (the signed prekey's step 6, a later field): depth-first gives decode.low_order;"
+            " nested step 7 deferred would give decode.range",
+            "prekey-bundle",
+            _both(low_order_identity, _set((_B_SPK,), 1, 2**32)),
+            "decode.low_order",
+        ),
+        (
+            "upload-precedence-kem-modulus-before-flag",
+            "the last-resort KEM prekey has last_resort = false (the upload's step 7) and fails"
+            " the modulus check (the KEM prekey's own step 7, run when field 4 is decoded):"
+            " decode.bad_key; the flag is checked only after every field",
+            "prekey-upload",
+            _both(_set((_U_LAST,), 3, False), _bad_modulus((_U_LAST,), 4)),
+            "decode.bad_key",
+        ),
+        (
+            "upload-precedence-later-modulus-before-flag",
+            "the last-resort KEM prekey has last_resort = false (the upload's step 7) and the"
+            " one-time KEM prekey (field 5) fails the modulus check (its own step 7):"
+            " decode.bad_key, although the flag belongs to an earlier field",
+            "prekey-upload",
+            _both(_set((_U_LAST,), 3, False), _bad_modulus((_U_KEMS, 0), 4)),
+            "decode.bad_key",
+        ),
+        (
+            "upload-precedence-flag-before-duplicate-id",
+            "the one-time KEM prekey has last_resort = true and reuses the last-resort id: both"
+            " are the upload's step 7, which checks the flags before the ids: decode.range",
+            "prekey-upload",
+            _both(_set((_U_KEMS, 0), 3, True), _set((_U_KEMS, 0), 1, _LAST_RESORT_ID)),
+            "decode.range",
+        ),
+    ]
+    sources = {"prekey-bundle": bundle, "prekey-upload": upload}
+    return [
+        _invalid(
+            i,
+            c,
+            structure,
+            _mutate(sources[structure], edit),
+            error,
+            cddl_rejects=True,
+            precedence=True,
+        )
+        for i, c, structure, edit, error in specs
+    ]
+
+
 def _scannable_invalid(scannable: bytes) -> list[Case]:
     s = "safety-number-scannable"
     return [
@@ -733,6 +823,7 @@ def generate() -> list[Case]:
     )
     cases += _bundle_invalid(bundle.to_bytes(), carol.public.to_bytes())
     cases += _upload_invalid(upload.to_bytes())
+    cases += _precedence_invalid(bundle.to_bytes(), upload.to_bytes())
     cases += _scannable_invalid(SafetyNumber.of(alice.public, bob.public).scannable())
     return cases
 
