@@ -47,13 +47,15 @@ from .primitives import (
     mlkem768_encapsulate,
     sha256,
 )
-from .ratchet import Session
+from .ratchet import MAX_MESSAGE_SIZE, MESSAGE_OVERHEAD, Session
 
 __all__ = [
     "GRACE_PERIOD",
     "HANDSHAKE_SUITE",
     "HANDSHAKE_VERSION",
+    "MAX_INITIAL_MESSAGE_SIZE",
     "MAX_INITIAL_PAYLOAD",
+    "MIN_INITIAL_PAYLOAD",
     "REFILL_THRESHOLD",
     "REPLAY_CACHE_SIZE",
     "ROTATION_INTERVAL",
@@ -67,8 +69,12 @@ __all__ = [
 HANDSHAKE_VERSION: Final = 1
 #: Spec §6.4: the suite identifier, the KDF context of every handshake.
 HANDSHAKE_SUITE: Final = b"Blindpost-v1/X25519/ML-KEM-768/HKDF-SHA256/ChaCha20-Poly1305"
-#: Spec §6.6: the largest first ratchet message an initial message may carry.
-MAX_INITIAL_PAYLOAD: Final = 65_536
+#: Spec §6.6: the largest first ratchet message an initial message may carry (§7.3.1).
+MAX_INITIAL_PAYLOAD: Final = MAX_MESSAGE_SIZE
+#: Spec §6.6: the smallest: a ratchet message is at least its fixed overhead (§7.3.1).
+MIN_INITIAL_PAYLOAD: Final = MESSAGE_OVERHEAD
+#: Spec §6.6: the input limit of an initial message (the largest valid one is 66 831 bytes).
+MAX_INITIAL_MESSAGE_SIZE: Final = 69_632
 #: Spec §6.7: how many digests of accepted reusable-prekey initial messages are remembered.
 REPLAY_CACHE_SIZE: Final = 16_384
 #: Spec §6.8: a signed prekey (and the last-resort KEM prekey with it) is rotated this often.
@@ -87,8 +93,10 @@ _U32: Final = UInt(MAX_PREKEY_ID)
 class InitialMessage(Message):
     """Spec §6.6: the first message of a session (CDDL ``initial-message``).
 
-    Decoding checks ``ephemeral_key`` against the small-order list of §4.4 (``decode.low_order``)
-    and the nested identity as an :class:`~protocol.keys.IdentityKey`; nothing cryptographic.
+    Decoding checks ``ephemeral_key`` against the small-order list of §4.4 (``decode.low_order``),
+    the nested identity as an :class:`~protocol.keys.IdentityKey` and the payload's length
+    against the ratchet message's bounds (``decode.length``); nothing cryptographic. Input
+    limit :data:`MAX_INITIAL_MESSAGE_SIZE` (``decode.too_large``).
     """
 
     VERSION: ClassVar[int] = HANDSHAKE_VERSION
@@ -99,8 +107,9 @@ class InitialMessage(Message):
         Field(4, "one_time_prekey_id", _U32, optional=True),
         Field(5, "kem_prekey_id", _U32),
         Field(6, "kem_ciphertext", FixedBytes(MLKEM768_CIPHERTEXT_SIZE)),
-        Field(7, "payload", Bytes(MAX_INITIAL_PAYLOAD, min_len=1)),
+        Field(7, "payload", Bytes(MAX_INITIAL_PAYLOAD, min_len=MIN_INITIAL_PAYLOAD)),
     )
+    MAX_SIZE: ClassVar[int] = MAX_INITIAL_MESSAGE_SIZE
 
     identity: IdentityKey
     ephemeral_key: bytes

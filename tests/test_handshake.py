@@ -182,6 +182,35 @@ def test_an_accepted_initial_message_draws_one_ratchet_key() -> None:
     assert drawn == [32]
 
 
+def test_initial_message_input_limit_and_payload_bounds() -> None:
+    # Spec §6.6: the input limit is 69 632 bytes; the payload is 88 to 65 536 bytes, checked
+    # at decoding (before the prekey lookup and before any cryptography).
+    assert InitialMessage.MAX_SIZE == hs.MAX_INITIAL_MESSAGE_SIZE == 69_632
+    _alice, _bob, store = _parties(b"limits")
+    oversized = bytes(hs.MAX_INITIAL_MESSAGE_SIZE + 1)
+    assert _code(lambda: store.respond(oversized, rng=_no_rng)) == "decode.too_large"
+    message = decode(_MESSAGE)
+    assert isinstance(message, dict)
+    payload = message[7]
+    assert isinstance(payload, bytes)
+    for size, code in ((87, "decode.length"), (88, "auth.failed")):
+        edited = dict(message)
+        edited[3] = 77 if size == 87 else message[3]  # an unknown prekey loses to the length
+        edited[7] = payload[:size]
+        data = encode(edited)
+        assert _code(lambda data=data: store.respond(data, rng=_no_rng)) == code
+    largest = InitialMessage(
+        identity=IdentityKeyPair.generate(SeededRng(b"largest")).public,
+        ephemeral_key=X25519KeyPair.generate(SeededRng(b"ek")).public_key,
+        signed_prekey_id=2**32 - 1,
+        one_time_prekey_id=2**32 - 1,
+        kem_prekey_id=2**32 - 1,
+        kem_ciphertext=bytes(1088),
+        payload=bytes(hs.MAX_INITIAL_PAYLOAD),
+    )
+    assert len(largest.to_bytes()) == 66_831 < hs.MAX_INITIAL_MESSAGE_SIZE
+
+
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_any_single_byte_change_fails_and_consumes_nothing(data: st.DataObject) -> None:

@@ -361,6 +361,16 @@ def generate() -> list[Case]:
             "state.unknown_prekey",
         ),
         (
+            "respond-short-payload-and-unknown-prekey",
+            "an 87-byte payload (one byte short of a ratchet message, a decoding fault) and a"
+            " signed_prekey_id not held: decoding comes first, so decode.length",
+            _edit(
+                message,
+                lambda m: m.update({3: 77, 7: _as_bytes(m[7])[:87]}),
+            ),
+            "decode.length",
+        ),
+        (
             "respond-low-order-ephemeral",
             "EK_A of order 8",
             _edit(message, _set_field(2, _ORDER_8)),
@@ -417,6 +427,11 @@ def generate() -> list[Case]:
         )
     )
     return cases
+
+
+def _as_bytes(value: CborValue) -> bytes:
+    assert isinstance(value, bytes)
+    return value
 
 
 def _flip_last(value: CborValue) -> bytes:
