@@ -39,6 +39,7 @@ __all__ = [
     "DIRECTORY_VERSION",
     "FRESHNESS_WINDOW",
     "LOOKUP_RESPONSE_SIZE",
+    "MAX_DIRECTORY_TIME",
     "MAX_PAGES",
     "MAX_PREFIX_BITS",
     "MAX_REGISTRATIONS_PER_TOKEN",
@@ -86,6 +87,9 @@ LOOKUP_RESPONSE_SIZE: Final = 18_688
 DEFAULT_REGISTRATION_RATE: Final = RateLimit(capacity=10, refill_interval=8640)
 
 _MAX_TIME: Final = 2**64 - 1
+#: Spec §8.6.1, §8.6.2: signed directory times are uint32 (until 2106-02-07), so that every
+#: lookup page can be padded to exactly LOOKUP_RESPONSE_SIZE (§8.6.4).
+MAX_DIRECTORY_TIME: Final = 2**32 - 1
 _PREFIX_SPACE: Final = 2**MAX_PREFIX_BITS
 _TOKEN: Final = FixedBytes(TOKEN_SIZE)
 _SIGNATURE: Final = FixedBytes(64)
@@ -103,11 +107,19 @@ def token_prefix(token: bytes, prefix_bits: int) -> int:
 
 
 def prefix_bits_for(entries: int) -> int:
-    """Spec §8.6.5: the least ``b`` with ``entries <= TARGET_LOAD · 2^b`` (at most 32)."""
+    """Spec §8.6.5: the least ``b`` with ``TARGET_LOAD · 2^b >= entries`` (at most 32).
+
+    ``entries`` is the number of *live* registrations (§8.6.1); integers only, no ``log2``.
+    """
     bits = 0
     while bits < MAX_PREFIX_BITS and TARGET_LOAD << bits < entries:
         bits += 1
     return bits
+
+
+def _is_live(registration: Registration, now: int) -> bool:
+    """Spec §8.6.1: live at ``now`` iff ``now <= registered_at + REGISTRATION_LIFETIME``."""
+    return now <= registration.registered_at + REGISTRATION_LIFETIME
 
 
 def _check_now(now: int) -> None:
@@ -132,7 +144,7 @@ class Registration(Message):
         Field(1, "token", _TOKEN),
         Field(2, "identity", Nested(IdentityKey)),
         Field(3, "mailbox_key", FixedBytes(32)),
-        Field(4, "registered_at", UInt(_MAX_TIME)),
+        Field(4, "registered_at", UInt(MAX_DIRECTORY_TIME)),
         Field(5, "signature", _SIGNATURE),
     )
     MAX_SIZE: ClassVar[int] = 512
@@ -182,7 +194,7 @@ class Unregistration(Message):
     FIELDS: ClassVar[tuple[Field, ...]] = (
         Field(1, "token", _TOKEN),
         Field(2, "signing_key", FixedBytes(32)),
-        Field(3, "timestamp", UInt(_MAX_TIME)),
+        Field(3, "timestamp", UInt(MAX_DIRECTORY_TIME)),
         Field(4, "signature", _SIGNATURE),
     )
     MAX_SIZE: ClassVar[int] = 256
@@ -341,11 +353,13 @@ class DirectorySnapshot:
 class Directory:
     """Spec §8.6: the directory, sans-I/O. Every method takes ``now``; none reads a clock."""
 
-    __slots__ = ("_entries", "_last_seen", "_limiter", "_order", "_prefix_bits")
+    __slots__ = ("_entries", "_last_seen", "_limiter", "_order", "_prefix_bits", "_times")
 
     def __init__(self, *, rate: RateLimit = DEFAULT_REGISTRATION_RATE) -> None:
         self._entries: dict[_Key, Registration] = {}
         self._order: list[_Key] = []
+        #: ``registered_at`` of every stored registration, ascending: counts the live ones.
+        self._times: list[int] = []
         self._last_seen: dict[_Key, int] = {}
         self._prefix_bits = 0
         self._limiter = RateLimiter(rate)
@@ -369,12 +383,11 @@ class Directory:
         return start, bisect.bisect_left(self._order, (high.to_bytes(4, "big"), b""), lo=start)
 
     def _live(self, keys: Sequence[_Key], now: int) -> list[Registration]:
-        out = []
-        for key in keys:
-            entry = self._entries[key]
-            if entry.registered_at + REGISTRATION_LIFETIME >= now:
-                out.append(entry)
-        return out
+        return [self._entries[key] for key in keys if _is_live(self._entries[key], now)]
+
+    def _live_count(self, now: int) -> int:
+        """Spec §8.6.5: how many stored registrations are live at ``now``."""
+        return len(self._times) - bisect.bisect_left(self._times, now - REGISTRATION_LIFETIME)
 
     def _bucket(self, prefix_bits: int, prefix: int, now: int) -> list[Registration]:
         start, end = self._range(prefix_bits, prefix)
@@ -415,8 +428,12 @@ class Directory:
         ]
         if len(others) >= MAX_REGISTRATIONS_PER_TOKEN:
             raise StateError("state.token_full", "this token has the most registrations")
-        is_new = key not in self._entries
-        bits = max(self._prefix_bits, prefix_bits_for(len(self._entries) + int(is_new)))
+        existing = self._entries.get(key)
+        # Spec §8.6.5: the live registrations once this one is stored (it replaces its key's).
+        live = self._live_count(now) + 1
+        if existing is not None and _is_live(existing, now):
+            live -= 1
+        bits = max(self._prefix_bits, prefix_bits_for(live))
         neighbours = [
             e
             for e in self._bucket(bits, token_prefix(registration.token, bits), now)
@@ -425,8 +442,11 @@ class Directory:
         if len(neighbours) >= BUCKET_CAPACITY:
             raise StateError("state.bucket_full", "every page of this bucket is full")
         # commit
-        if is_new:
+        if existing is None:
             bisect.insort(self._order, key)
+        else:
+            del self._times[bisect.bisect_left(self._times, existing.registered_at)]
+        bisect.insort(self._times, registration.registered_at)
         self._entries[key] = registration
         self._last_seen[key] = registration.registered_at
         self._prefix_bits = bits
@@ -447,8 +467,9 @@ class Directory:
         if key not in self._entries:
             raise StateError("state.not_registered", "no registration for this identity")
         # commit
-        del self._entries[key]
+        removed = self._entries.pop(key)
         del self._order[bisect.bisect_left(self._order, key)]
+        del self._times[bisect.bisect_left(self._times, removed.registered_at)]
         self._last_seen[key] = message.timestamp
 
     def lookup(self, data: bytes, *, now: int) -> bytes:
@@ -473,13 +494,12 @@ class Directory:
         """Spec §8.6.1: forget expired registrations and stale replay records; return how many
         registrations were removed. (Maintenance; lookups already skip expired entries.)"""
         _check_now(now)
-        expired = [
-            k for k, e in self._entries.items() if e.registered_at + REGISTRATION_LIFETIME < now
-        ]
+        expired = [k for k, e in self._entries.items() if not _is_live(e, now)]
         for key in expired:
             del self._entries[key]
         if expired:
             self._order = sorted(self._entries)
+            self._times = sorted(e.registered_at for e in self._entries.values())
         self._last_seen = {
             k: t
             for k, t in self._last_seen.items()
@@ -502,6 +522,7 @@ class Directory:
             key = (registration.token, registration.identity.signing_key)
             self._entries[key] = registration
         self._order = sorted(self._entries)
+        self._times = sorted(e.registered_at for e in self._entries.values())
         self._prefix_bits = max(self._prefix_bits, prefix_bits_for(len(self._entries)))
 
     def __repr__(self) -> str:

@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol.blinding import MailboxKeyPair
-from protocol.codec import decode, encode
+from protocol.codec import Message, decode, encode
 from protocol.directory import (
     BUCKET_CAPACITY,
     FRESHNESS_WINDOW,
     LOOKUP_RESPONSE_SIZE,
+    MAX_DIRECTORY_TIME,
     MAX_PAGES,
     MAX_REGISTRATIONS_PER_TOKEN,
     PAGE_SLOTS,
@@ -267,27 +268,83 @@ def test_prefix_length_grows_with_the_directory() -> None:
     assert prefix_bits_for(10**12) == 32  # capped
 
 
+def test_prefix_length_integer_form() -> None:
+    """Spec §8.6.5: the smallest b with 32 · 2^b >= N, in integers, at every power of two."""
+    for b in range(33):
+        edge = TARGET_LOAD << b
+        assert prefix_bits_for(edge) == b
+        assert prefix_bits_for(edge + 1) == min(b + 1, 32)
+
+
 def test_token_prefix() -> None:
     tok = bytes.fromhex("a5") + bytes(31)
     assert [token_prefix(tok, b) for b in (0, 1, 4, 8, 12)] == [0, 1, 0xA, 0xA5, 0xA50]
 
 
+#: Times whose uint encodings have every width a uint32 can have (1, 2, 3 and 5 bytes).
+_TIMES = [0, 23, 24, 255, 256, 65_535, 65_536, NOW, MAX_DIRECTORY_TIME]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     entries=st.integers(0, PAGE_SLOTS),
+    split=st.integers(0, PAGE_SLOTS),
     bits=st.integers(0, 32),
     page=st.integers(0, MAX_PAGES - 1),
-    when=st.sampled_from([0, NOW, 2**32, 2**64 - 1]),
+    when=st.sampled_from(_TIMES),
+    other=st.sampled_from(_TIMES),
 )
 def test_property_every_response_has_the_fixed_size(
-    entries: int, bits: int, page: int, when: int
+    entries: int, split: int, bits: int, page: int, when: int, other: int
 ) -> None:
     one = Registration.sign(ALICE.identity, TOKEN, ALICE.mailbox.public_key, now=when)
+    two = Registration.sign(ALICE.identity, TOKEN, ALICE.mailbox.public_key, now=other)
     prefix = token_prefix(TOKEN, bits)
-    response = LookupResponse.build(bits, prefix, page, MAX_PAGES, (one,) * entries)
+    page_entries = (one,) * min(split, entries) + (two,) * (entries - min(split, entries))
+    response = LookupResponse.build(bits, prefix, page, MAX_PAGES, page_entries)
     data = response.to_bytes()
     assert len(data) == LOOKUP_RESPONSE_SIZE
     assert LookupResponse.from_bytes(data) == response
+
+
+def test_every_page_can_be_padded() -> None:
+    """Spec §8.6.4 (issue 11, item 8): the padding length always exists.
+
+    ``L`` zero bytes take ``L + h(L)`` bytes with their head; that sum takes every value but
+    25 and 258. The widest page (64 entries, every field at its widest, uint32 times) leaves
+    300, and every other page leaves more, so no page ever needs 25 or 258.
+    """
+
+    def head(n: int) -> int:
+        return 1 if n < 24 else 2 if n < 256 else 3 if n < 65_536 else 5
+
+    reachable = {n + head(n) for n in range(LOOKUP_RESPONSE_SIZE)}
+    assert set(range(1, LOOKUP_RESPONSE_SIZE)) - reachable == {25, 258}
+    widest = Registration.sign(
+        ALICE.identity, TOKEN, ALICE.mailbox.public_key, now=MAX_DIRECTORY_TIME
+    )
+    bare = LookupResponse(32, 2**32 - 1, MAX_PAGES - 1, MAX_PAGES, (widest,) * PAGE_SLOTS, b"")
+    empty_padding_size = len(Message.to_bytes(bare))
+    assert empty_padding_size == 18_389
+    # 1 byte of key 6, then L + h(L): at least 300 on the widest page.
+    assert LOOKUP_RESPONSE_SIZE - (empty_padding_size - 2) - 1 == 300
+
+
+def test_signed_directory_times_are_uint32() -> None:
+    """Spec §8.6.1, §8.6.2: registered_at and timestamp above 2^32 - 1 are decode.range."""
+    reg = ALICE.registration(TOKEN)
+    unreg = ALICE.unregistration(TOKEN)
+    assert code(lambda: Registration.from_bytes(_edit(reg, 4, 2**32))) == "decode.range"
+    assert code(lambda: Unregistration.from_bytes(_edit(unreg, 3, 2**32))) == "decode.range"
+    assert Registration.from_bytes(_edit(reg, 4, MAX_DIRECTORY_TIME)).registered_at == 2**32 - 1
+    assert code(lambda: ALICE.registration(TOKEN, at=2**32)) == "usage.bad_argument"
+
+
+def _edit(data: bytes, key: int, value: int) -> bytes:
+    item = decode(data)
+    assert isinstance(item, dict)
+    item[key] = value
+    return encode(item)
 
 
 def test_empty_and_full_buckets_answer_with_the_same_size() -> None:
@@ -369,6 +426,41 @@ def test_expired_registrations_are_not_served_and_can_be_pruned() -> None:
     assert len(lookup(directory, TOKEN, end)) == 1
     assert lookup(directory, TOKEN, end + 1) == []
     assert directory.prune(end + 1) == 1 and len(directory) == 0
+
+
+def test_prefix_length_counts_live_registrations_only() -> None:
+    """Spec §8.6.5 (issue 11, item 6): deleting expired registrations changes nothing visible.
+
+    32 registrations keep the prefix at 0 bits. Once they have expired, a 33rd registration
+    makes one live registration, so the prefix stays 0 whether or not the directory pruned
+    the expired ones first (counting stored registrations would give 1 bit without pruning).
+    """
+    rate = RateLimit(capacity=1000, refill_interval=1)
+    kept, pruned = Directory(rate=rate), Directory(rate=rate)
+    for directory in (kept, pruned):
+        for i in range(TARGET_LOAD):
+            directory.register(b"c", ALICE.registration(token(i), at=NOW + i), now=NOW + i)
+        assert directory.parameters().prefix_bits == 0
+    later = NOW + TARGET_LOAD + REGISTRATION_LIFETIME
+    assert pruned.prune(later) == TARGET_LOAD
+    for directory in (kept, pruned):
+        directory.register(b"c", BOB.registration(TOKEN, at=later), now=later)
+        assert directory.parameters().prefix_bits == 0
+    assert len(kept) == TARGET_LOAD + 1 and len(pruned) == 1
+    # While they are live they count: the 33rd registration then grows the prefix to 1 bit.
+    live = Directory(rate=rate)
+    for i in range(TARGET_LOAD + 1):
+        live.register(b"c", ALICE.registration(token(i), at=NOW), now=NOW)
+    assert live.parameters().prefix_bits == 1
+
+
+def test_renewal_of_a_live_registration_counts_once() -> None:
+    rate = RateLimit(capacity=1000, refill_interval=1)
+    directory = Directory(rate=rate)
+    for i in range(TARGET_LOAD):
+        directory.register(b"c", ALICE.registration(token(i), at=NOW), now=NOW)
+    directory.register(b"c", ALICE.registration(token(0), at=NOW + 1), now=NOW + 1)
+    assert len(directory) == TARGET_LOAD and directory.parameters().prefix_bits == 0
 
 
 def test_lookup_requests_never_carry_the_token() -> None:

@@ -76,6 +76,8 @@ from ..blinding import (
 )
 from ..codec import CborValue, decode, encode
 from ..directory import (
+    REGISTRATION_LIFETIME,
+    TARGET_LOAD,
     Directory,
     DirectoryParameters,
     LookupRequest,
@@ -921,7 +923,15 @@ def _directory_scripts(first_token: bytes) -> tuple[list[Case], dict[str, Any]]:
             reg_bytes(reg_a, T0, b"c" * 65),
             "decode.length",
         ),
+        failing(
+            "directory-time-beyond-uint32",
+            "registered_at = 2**32: signed directory times are uint32 (spec §8.6.1)",
+            [],
+            reg_bytes(_mutate(reg_a, _setter(4, 2**32)), T0),
+            "decode.range",
+        ),
     ]
+    cases += _lifetime_scripts()
     basic_lookup = next(s for s in basic if s["action"] == "lookup")
     context = {
         "token": t_a,
@@ -932,6 +942,48 @@ def _directory_scripts(first_token: bytes) -> tuple[list[Case], dict[str, Any]]:
         ),
     }
     return cases, context
+
+
+def _lifetime_scripts() -> list[Case]:
+    """Spec §8.6.1 (the last live second) and §8.6.5 (the prefix counts live registrations)."""
+    rng = _rng("directory-lifetime")
+    owner, token = _Party(rng), rng(32)
+    end = T0 + REGISTRATION_LIFETIME
+    request = lookup_request(token, 0).to_bytes().hex()
+    boundary = _run_directory(
+        [
+            _reg(owner, token, T0, b"credential 1"),
+            _step("lookup", end, request=request),
+            _step("lookup", end + 1, request=request),
+        ]
+    )
+    crowd = [_Party(rng) for _ in range(TARGET_LOAD)]
+    steps = [
+        _reg(p, rng(32), T0 + i, f"crowd {i // 10}".encode()) for i, p in enumerate(crowd)
+    ]
+    later = T0 + TARGET_LOAD + REGISTRATION_LIFETIME
+    steps += [
+        _step("parameters", T0 + TARGET_LOAD),
+        _reg(owner, token, later, b"credential 1"),
+        _step("parameters", later),
+        _step("lookup", later, request=request),
+    ]
+    counts_live = _run_directory(steps)
+    return [
+        _script_case(
+            "directory-lifetime-boundary",
+            "a registration made at T0 is still served at T0 + 90 days (its last live second:"
+            " now <= registered_at + REGISTRATION_LIFETIME) and no longer one second later",
+            boundary,
+        ),
+        _script_case(
+            "directory-prefix-counts-live",
+            "32 registrations (prefix 0 bits); once all have expired, a 33rd makes one live"
+            " registration, so the prefix stays 0 bits whether or not the directory deleted"
+            " the expired ones (counting stored registrations would give 1 bit)",
+            counts_live,
+        ),
+    ]
 
 
 def _lookup_client_cases(context: dict[str, Any]) -> list[Case]:
