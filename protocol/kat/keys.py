@@ -36,6 +36,8 @@ Kinds (field ``kind``) and their verification
         normative order decode → authenticate, must carry ``error``. Each encoding is made by
         decoding a real structure, editing the CBOR value and re-encoding it deterministically.
         Where CDDL alone rejects the encoding, the case also names the rule under ``cddl``.
+        Cases flagged ``precedence`` carry two faults at different depths (spec §2.4 step 6,
+        §4.6); their code is the depth-first order's.
 """
 
 from __future__ import annotations

@@ -14,8 +14,10 @@ Format
     (``null`` unless the responder was given other associated data) and ``steps``:
     ``{"actor": "initiator" | "responder", "action": "encrypt" | "decrypt", ...}`` with
     ``plaintext`` and ``message`` (hex). The last step of an invalid case carries ``error``
-    instead of the output. Invalid messages are made by a mutator that flips bits of a real
-    message, or decrypts its header with the sender's header key, edits it and re-seals it.
+    instead of the output. Edited messages are made by a mutator that flips bits of a real
+    message, or decrypts its header with the sender's header key, edits it and re-seals it
+    (and, for a message that must still authenticate, re-seals its body under its message
+    key with the new encrypted header as associated data: ``pn-below-received``).
 
 Verification
     Create ``Session.initiator`` and ``Session.responder`` from the inputs, with rngs that
