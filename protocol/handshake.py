@@ -455,9 +455,24 @@ class PrekeyStore:
         ``rng`` → commit: delete the one-time prekeys used, remember the digest. A refused
         message draws nothing.
         """
-        message = InitialMessage.from_bytes(data)
+        return self.respond_message(InitialMessage.from_bytes(data), rng=rng)
+
+    def respond_message(
+        self, message: InitialMessage, *, rng: Rng, kem_prekey: KemPrekeyPair | None = None
+    ) -> Responded:
+        """Spec §6.7 steps 2–7 for a decoded initial message; transactional.
+
+        ``kem_prekey`` is a reusable KEM prekey held outside the store — the first-contact key
+        of an epoch (§9.4.3), whose id is the message's ``kem_prekey_id`` — and takes the place
+        of the store's lookup of that id.
+        """
         signed = self._signed.get(message.signed_prekey_id)
-        kem = self._kem.get(message.kem_prekey_id)
+        if kem_prekey is None:
+            kem = self._kem.get(message.kem_prekey_id)
+            one_time_kem = kem is not None and kem.id in self._one_time_kem
+        else:
+            kem = kem_prekey if kem_prekey.id == message.kem_prekey_id else None
+            one_time_kem = False
         opk_id = message.one_time_prekey_id
         opk = None if opk_id is None else self._one_time.get(opk_id)
         if signed is None or kem is None or (opk_id is not None and opk is None):
@@ -474,19 +489,20 @@ class PrekeyStore:
             associated_data=ad,
             rng=rng,
         )
-        reusable = opk is None and kem.id not in self._one_time_kem
+        reusable = opk is None and not one_time_kem
         digest = sha256(LABEL_HANDSHAKE_REPLAY + ek + message.kem_ciphertext) if reusable else b""
 
-        def check_replay() -> None:
+        def check_replay(plaintext: bytes) -> bytes:
             # Spec §6.7 step 6: after authentication, before the session draws its ratchet key.
             if reusable and digest in self._replay:
                 raise StateError("state.replay", "initial message already accepted")
+            return plaintext
 
-        plaintext = session._decrypt_first(message.payload, check_replay)
+        plaintext = session.decrypt(message.payload, check=check_replay)
         # Commit: nothing above changed the store.
         if opk_id is not None:
             del self._one_time[opk_id]
-        if kem.id in self._one_time_kem:
+        if one_time_kem:
             self._one_time_kem.discard(kem.id)
             del self._kem[kem.id]
         if reusable:

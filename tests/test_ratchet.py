@@ -528,3 +528,52 @@ def test_a_verifier_catches_a_wrong_byte() -> None:
     step = next(s for s in case["steps"] if s["action"] == "encrypt")
     step["message"] = ("00" if step["message"][:2] != "00" else "01") + step["message"][2:]
     assert verify_suite(document).failures
+
+
+# --- the caller's context and check (spec §7.3.1, §7.3.3) ----------------------------------------
+
+
+def test_context_is_bound_into_the_body() -> None:
+    alice, bob = pair(label="ctx")
+    message = alice.encrypt(b"hello", aad=b"envelope header")
+    before = bob.snapshot()
+    assert code(lambda: bob.decrypt(message)) == "auth.failed"
+    assert code(lambda: bob.decrypt(message, aad=b"another header")) == "auth.failed"
+    assert bob.snapshot() == before
+    assert bob.decrypt(message, aad=b"envelope header") == b"hello"
+    # An empty context is the layout without one: the published vectors use it.
+    reply = bob.encrypt(b"hi")
+    assert alice.decrypt(reply, aad=b"") == b"hi"
+
+
+_EXPECTED = {"in order": b"NEXT", "dh step": b"NEW CHAIN", "skipped": b"LATE", "jump": b"GAP"}
+
+
+@pytest.mark.parametrize("path", list(_EXPECTED))
+def test_a_failing_check_commits_nothing_and_draws_nothing(path: str) -> None:
+    alice, bob = pair(label=f"check {path}")
+    bob.decrypt(alice.encrypt(b"first"))
+    alice.decrypt(bob.encrypt(b"answer"))
+    if path == "in order":
+        message = alice.encrypt(b"next")
+    elif path == "dh step":
+        bob.decrypt(alice.encrypt(b"x"))
+        message = bob.encrypt(b"new chain")
+        alice, bob = bob, alice  # the receiver is now the former sender
+    elif path == "skipped":
+        late = alice.encrypt(b"late")
+        bob.decrypt(alice.encrypt(b"early"))
+        message = late
+    else:
+        alice.encrypt(b"lost")
+        message = alice.encrypt(b"gap")
+    rng = bob._rng  # type: ignore[attr-defined]
+    draws = rng.count
+
+    def refuse(plaintext: bytes) -> bytes:
+        raise StateError("state.replay", "refused by the caller's check")
+
+    before = bob.snapshot()
+    assert code(lambda: bob.decrypt(message, check=refuse)) == "state.replay"
+    assert bob.snapshot() == before and rng.count == draws
+    assert bob.decrypt(message, check=lambda p: p.upper()) == _EXPECTED[path]

@@ -224,6 +224,8 @@ class _Chain:
 _Skipped = tuple[_Chain, int, bytes]
 #: A window of expected tags: chain and the half-open range of message numbers (§7.5).
 _Window = tuple[_Chain, int, int]
+#: ``Session.decrypt``'s ``check``: plaintext in, the value to return out; raising aborts.
+_Check = Callable[[bytes], bytes]
 #: Index changes computed before a commit: tags to drop, tags to add, the chains whose
 #: window caches end, and the new window caches.
 _IndexChanges = tuple[
@@ -428,14 +430,18 @@ class Session:
 
     # --- sending (spec §7.3) -----------------------------------------------------------------
 
-    def encrypt(self, plaintext: bytes) -> bytes:
+    def encrypt(self, plaintext: bytes, *, aad: bytes = b"") -> bytes:
         """Spec §7.3 ``RatchetEncryptHE``: the next message of the sending chain.
 
-        ``tag || ENCRYPT(HKs, header) || ENCRYPT(mk, plaintext, AD || tag || enc_header)``.
+        ``tag || ENCRYPT(HKs, header) || ENCRYPT(mk, plaintext, AD || aad || tag || enc_header)``
+        where ``aad`` is the caller's context bound into the body (§7.3.1: empty for the
+        payload of an initial message, the envelope header for a session envelope, §9.5).
         Errors: ``usage.no_sending_chain`` (a responder before its first message),
         ``usage.bad_argument`` (not bytes, or longer than :data:`MAX_PLAINTEXT_SIZE`),
         ``state.chain_exhausted``.
         """
+        if type(aad) is not bytes:
+            _bad_argument("aad must be bytes")
         cks = self._cks
         if cks is None:
             raise UsageError("usage.no_sending_chain", "a responder sends after it received")
@@ -465,7 +471,7 @@ class Session:
             aead = self._send_aead = ChaCha20Poly1305Key(header_key)
             header = aead.seal(nonce, self._header_prefix + number, b"")
         prefix = tag + header
-        body = chacha20_poly1305_seal_single_use(message_key, plaintext, self._ad + prefix)
+        body = chacha20_poly1305_seal_single_use(message_key, plaintext, self._ad + aad + prefix)
         # commit
         self._cks = next_chain_key
         self._ns = n + 1
@@ -473,7 +479,9 @@ class Session:
 
     # --- receiving (spec §7.3, §7.5, §7.6) ---------------------------------------------------
 
-    def decrypt(self, data: bytes) -> bytes:
+    def decrypt(
+        self, data: bytes, *, aad: bytes = b"", check: _Check | None = None
+    ) -> bytes:
         """Spec §7.3 ``RatchetDecryptHE`` with tag lookup (§7.5): the plaintext of ``data``.
 
         Order (§1.4): length (``decode.length``, ``decode.too_large``) → the chain and number
@@ -484,17 +492,26 @@ class Session:
         skipped key is authenticated by its body AEAD alone, whose associated data holds the
         tag and the encrypted header (§7.3); the header is decrypted when its content is needed
         (a DH ratchet step) or to authenticate a message before a state error.
+
+        ``aad`` is the context the sender bound into the body (see :meth:`encrypt`). ``check``,
+        if given, maps the authenticated plaintext to the value returned and runs before
+        anything is committed (and before a DH step draws its key): an exception it raises
+        leaves the session unchanged, as for any other failure. The handshake checks its replay
+        cache this way (§6.7) and an envelope its padding (§9.5).
         """
         if type(data) is not bytes or not MESSAGE_OVERHEAD <= len(data) <= MAX_MESSAGE_SIZE:
             data = _message_bytes(data)
+        if type(aad) is not bytes:
+            _bad_argument("aad must be bytes")
         tag = data[:TAG_SIZE]
         recv = self._recv
         following = self._next
+        ad = self._ad + aad if aad else self._ad
         # The first message after the peer's DH ratchet step is likely when this side has sent
         # on its current chain (an alternating conversation): compare with it first. Either
         # order gives the same result (tags of different chains do not collide, §7.3.3).
         if self._ns and ct_equal(tag, following.known_tag(0)):
-            return self._decrypt_next(data, following, 0)
+            return self._decrypt_next(data, following, 0, ad, check)
         if recv is not None:
             nr = self._nr
             window = recv.window
@@ -509,8 +526,10 @@ class Session:
                     _CK_NEXT,
                 )
                 plaintext = chacha20_poly1305_open_single_use(
-                    message_key, _body(data), self._ad + data[:_PREFIX]
+                    message_key, _body(data), ad + data[:_PREFIX]
                 )
+                if check is not None:
+                    plaintext = check(plaintext)
                 # commit
                 self._ckr = chain_key
                 self._nr = nr + 1
@@ -522,17 +541,17 @@ class Session:
         if skipped:
             entry = skipped.get(tag)
             if entry is not None:
-                return self._decrypt_skipped(data, tag, entry)
+                return self._decrypt_skipped(data, tag, entry, ad, check)
         if not self._ns and ct_equal(tag, following.known_tag(0)):
-            return self._decrypt_next(data, following, 0)
+            return self._decrypt_next(data, following, 0, ad, check)
         # Out of order: invert the tag on each chain the session holds (§7.5).
         if recv is not None:
             n = recv.number(tag)
             if n is not None:  # n != Nr: that tag was compared above
-                return self._decrypt_current(data, tag, recv, n, self._nr)
+                return self._decrypt_current(data, tag, recv, n, self._nr, ad, check)
         number = following.number(tag)
         if number is not None:
-            return self._decrypt_next(data, following, number)
+            return self._decrypt_next(data, following, number, ad, check)
         for chain in self._previous:
             number = chain.number(tag)
             if number is not None:
@@ -540,12 +559,16 @@ class Session:
                 raise StateError("state.replay", "message key already used or deleted")
         raise AuthenticationError()
 
-    def _decrypt_skipped(self, data: bytes, tag: bytes, entry: _Skipped) -> bytes:
+    def _decrypt_skipped(
+        self, data: bytes, tag: bytes, entry: _Skipped, ad: bytes, check: _Check | None
+    ) -> bytes:
         """Spec §7.6 ``TrySkippedMessageKeysHE``, found by tag instead of by trial."""
         message_key = entry[2]
         plaintext = chacha20_poly1305_open_single_use(
-            message_key, _body(data), self._ad + data[:_PREFIX]
+            message_key, _body(data), ad + data[:_PREFIX]
         )
+        if check is not None:
+            plaintext = check(plaintext)
         # commit
         del self._skipped[tag]
         observer = self._observer
@@ -553,7 +576,16 @@ class Session:
             observer.apply([tag], [])
         return plaintext
 
-    def _decrypt_current(self, data: bytes, tag: bytes, recv: _Chain, n: int, nr: int) -> bytes:
+    def _decrypt_current(
+        self,
+        data: bytes,
+        tag: bytes,
+        recv: _Chain,
+        n: int,
+        nr: int,
+        ad: bytes,
+        check: _Check | None,
+    ) -> bytes:
         """Spec §7.3: a message of the current receiving chain out of order.
 
         Below the counter: a stored skipped key, else a replay (authenticated by its header).
@@ -562,7 +594,7 @@ class Session:
         if n < nr:
             entry = self._skipped.get(tag)
             if entry is not None:
-                return self._decrypt_skipped(data, tag, entry)
+                return self._decrypt_skipped(data, tag, entry, ad, check)
             recv.open_header(data, n)
             raise StateError("state.replay", "message key already used or deleted")
         limits = self._limits
@@ -577,8 +609,10 @@ class Session:
             keys.append(message_key)
         message_key, chain_key = hmac_sha256_pair(chain_key, _CK_MESSAGE, _CK_NEXT)
         plaintext = chacha20_poly1305_open_single_use(
-            message_key, _body(data), self._ad + data[:_PREFIX]
+            message_key, _body(data), ad + data[:_PREFIX]
         )
+        if check is not None:
+            plaintext = check(plaintext)
         new = [(recv.known_tag(m), recv, m, key) for m, key in zip(range(nr, n), keys, strict=True)]
         removed, kept = self._plan_skipped(new, ())
         changes = None
@@ -593,40 +627,10 @@ class Session:
             self._commit_index(changes)
         return plaintext
 
-    def _decrypt_first(self, data: bytes, before_draw: Callable[[], None]) -> bytes:
-        """Spec §6.7 steps 5–7: a responder's first message, with a check before the draw.
-
-        A fresh responder session holds only its next receiving chain, so this is exactly
-        :meth:`decrypt` on such a session (the same codes, in the same order), except that
-        ``before_draw`` runs after the message authenticated — through the DH ratchet step's
-        receiving half, body included (§7.3.3 step 4) — and before the sending half draws its
-        ratchet key. The handshake passes its replay check (``state.replay``): a replayed
-        initial message is refused without drawing anything. Any failure, ``before_draw``'s
-        included, leaves the session unchanged.
-        """
-        if self._recv is not None or self._cks is not None:
-            _bad_argument("only the first message of a responder session")
-        if type(data) is not bytes or not MESSAGE_OVERHEAD <= len(data) <= MAX_MESSAGE_SIZE:
-            data = _message_bytes(data)
-        following = self._next
-        tag = data[:TAG_SIZE]
-        n = 0 if ct_equal(tag, following.known_tag(0)) else following.number(tag)
-        if n is None:
-            raise AuthenticationError()
-        return self._decrypt_next(data, following, n, before_draw)
-
     def _decrypt_next(
-        self,
-        data: bytes,
-        following: _Chain,
-        n: int,
-        before_draw: Callable[[], None] | None = None,
+        self, data: bytes, following: _Chain, n: int, ad: bytes, check: _Check | None
     ) -> bytes:
-        """Spec §7.3 ``DHRatchetHE``: the first message seen on the next receiving chain.
-
-        ``before_draw`` (only :meth:`_decrypt_first` passes one) runs once the message has
-        authenticated, before the sending half draws from ``rng``.
-        """
+        """Spec §7.3 ``DHRatchetHE``: the first message seen on the next receiving chain."""
         header = following.open_header(data, n)
         remote = header[:32]
         pn = int.from_bytes(header[32:36], "big")
@@ -656,11 +660,11 @@ class Session:
             new_keys.append(message_key)
         message_key, receiving_key = hmac_sha256_pair(receiving_key, _CK_MESSAGE, _CK_NEXT)
         plaintext = chacha20_poly1305_open_single_use(
-            message_key, _body(data), self._ad + data[:_PREFIX]
+            message_key, _body(data), ad + data[:_PREFIX]
         )
+        if check is not None:
+            plaintext = check(plaintext)
         # Authentic. DHRatchetHE, sending half (draws randomness only now).
-        if before_draw is not None:
-            before_draw()
         ratchet = X25519KeyPair.generate(self._rng)
         root_key, sending_key, next_sending_header = kdf_rk(root_key, ratchet.exchange(remote))
         new_next = _Chain(next_receiving_header, following.index + 1)
