@@ -3,7 +3,8 @@
 The package is sans-I/O: no sockets, files, clocks or global randomness in protocol logic.
 ``rng`` and ``now`` are parameters. The stable API is re-exported here; the modules are the
 layers of the spec (``codec`` §2, ``primitives`` and ``hpke`` §3, ``keys`` §4, ``safety`` §5,
-``handshake`` §6, ``ratchet`` §7, ``oprf``, ``blinding``, ``evaluator`` and ``directory`` §8).
+``handshake`` §6, ``ratchet`` §7, ``oprf``, ``blinding``, ``evaluator`` and ``directory`` §8,
+``envelope`` §9).
 """
 
 from .blinding import (
@@ -15,6 +16,20 @@ from .blinding import (
 )
 from .codec import Message, decode, encode
 from .directory import Directory, Registration, Unregistration
+from .envelope import (
+    Content,
+    ConversationMailbox,
+    Envelope,
+    FirstContactBundle,
+    FirstContactKey,
+    FirstContactKeys,
+    MailboxGrant,
+    SealedFirstContact,
+    open_first_contact,
+    open_session,
+    seal_first_contact,
+    seal_session,
+)
 from .errors import AuthenticationError, DecodeError, ProtocolError, StateError, UsageError
 from .evaluator import Evaluator, OprfKeyPair, PublishedKey
 from .handshake import InitialMessage, Initiated, PrekeyStore, Responded, initiate
@@ -35,9 +50,15 @@ from .safety import SafetyNumber, compare_scanned
 
 __all__ = [
     "AuthenticationError",
+    "Content",
+    "ConversationMailbox",
     "DecodeError",
     "Directory",
+    "Envelope",
     "Evaluator",
+    "FirstContactBundle",
+    "FirstContactKey",
+    "FirstContactKeys",
     "IdentifierOutput",
     "IdentityKey",
     "IdentityKeyPair",
@@ -46,6 +67,7 @@ __all__ = [
     "KemPrekey",
     "KemPrekeyPair",
     "Limits",
+    "MailboxGrant",
     "MailboxKeyPair",
     "Message",
     "OneTimePrekey",
@@ -60,6 +82,7 @@ __all__ = [
     "Registration",
     "Responded",
     "SafetyNumber",
+    "SealedFirstContact",
     "Session",
     "SessionIndex",
     "SessionSnapshot",
@@ -73,7 +96,11 @@ __all__ = [
     "encode",
     "initiate",
     "normalize_phone_number",
+    "open_first_contact",
+    "open_session",
     "request_evaluation",
+    "seal_first_contact",
+    "seal_session",
 ]
 
 __version__ = "0.1.0"

@@ -72,3 +72,14 @@ LABEL_DIRECTORY_REGISTRATION: Final = _label("directory-registration")
 #: Ed25519 signature context of a directory unregistration (spec §8.6.2).
 LABEL_DIRECTORY_UNREGISTRATION: Final = _label("directory-unregistration")
 KDF_LABELS += (LABEL_DISCOVERY_TOKEN, LABEL_ROUTING_SCALAR)
+
+# --- Sealed envelopes (spec §9) ---
+
+#: Ed25519 signature context of a first-contact key (spec §9.4.1).
+LABEL_FIRST_CONTACT_KEY: Final = _label("first-contact-key")
+#: Prefix of the HPKE ``info`` of the first-contact seal (spec §9.4.2).
+LABEL_FIRST_CONTACT_SEAL: Final = _label("first-contact-seal")
+#: The HPKE ``psk_id`` of the first-contact seal (spec §9.4.2).
+LABEL_FIRST_CONTACT_PSK: Final = _label("first-contact-psk")
+#: Hash prefix of an envelope id (spec §9.2).
+LABEL_ENVELOPE_ID: Final = _label("envelope-id")

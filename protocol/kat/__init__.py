@@ -45,6 +45,7 @@ SUITES: Final[dict[str, str]] = {
     "blinding": "blinding",
     "ratchet": "ratchet",
     "state": "state",
+    "envelope": "envelope",
 }
 
 Case = dict[str, Any]
