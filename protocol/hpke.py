@@ -33,12 +33,13 @@ collector frees them.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, field
+from typing import Final, TypeAlias
 
 from .errors import DecodeError, StateError, UsageError
 from .primitives import (
     Rng,
+    X25519KeyPair,
     aes_gcm_open,
     aes_gcm_seal,
     chacha20_poly1305_open,
@@ -64,6 +65,7 @@ __all__ = [
     "KemId",
     "Mode",
     "RecipientContext",
+    "RecipientKey",
     "SenderContext",
     "Suite",
     "auth_decap",
@@ -206,6 +208,7 @@ class Suite:
     kem: KemId = KemId.DHKEM_X25519_HKDF_SHA256
     kdf: KdfId = KdfId.HKDF_SHA256
     aead: AeadId
+    _suite_id: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         try:
@@ -215,6 +218,9 @@ class Suite:
         object.__setattr__(self, "kem", kem)
         object.__setattr__(self, "kdf", kdf)
         object.__setattr__(self, "aead", aead)
+        object.__setattr__(
+            self, "_suite_id", b"HPKE" + _i2osp(kem, 2) + _i2osp(kdf, 2) + _i2osp(aead, 2)
+        )
 
     @property
     def suite_id(self) -> bytes:
@@ -229,7 +235,7 @@ class Suite:
               I2OSP(aead_id, 2)
             )
         """
-        return b"HPKE" + _i2osp(self.kem, 2) + _i2osp(self.kdf, 2) + _i2osp(self.aead, 2)
+        return self._suite_id
 
 
 # --- labeled KDF (RFC 9180 §4) ------------------------------------------------------------------
@@ -266,8 +272,20 @@ def labeled_expand(suite_id: bytes, prk: bytes, label: bytes, info: bytes, lengt
 
 # --- DHKEM(X25519, HKDF-SHA256) (RFC 9180 §4.1, §7.1) --------------------------------------------
 
+#: A recipient's private key: its 32 bytes, or an :class:`~protocol.primitives.X25519KeyPair`,
+#: which holds ``pk(skR)`` already and so saves a base-point multiplication per ``Decap``.
+RecipientKey: TypeAlias = bytes | X25519KeyPair
 
-def _check_private_key(name: str, sk: bytes) -> None:
+
+def _recipient_dh(sk_r: RecipientKey, *peers: bytes) -> tuple[bytes, bytes]:
+    """``DH(skR, peer)`` for each peer, concatenated, and ``SerializePublicKey(pk(skR))``."""
+    if type(sk_r) is X25519KeyPair:
+        return b"".join([sk_r.exchange(peer) for peer in peers]), sk_r.public_key
+    assert isinstance(sk_r, bytes)  # checked by the caller, before any decoding
+    return b"".join([x25519(sk_r, peer) for peer in peers]), x25519_public_key(sk_r)
+
+
+def _check_private_key(name: str, sk: object) -> None:
     if not isinstance(sk, bytes) or len(sk) != N_SK:
         raise UsageError("usage.bad_argument", f"{name} must be {N_SK} bytes")
 
@@ -356,7 +374,7 @@ def encap(pk_r: bytes, *, rng: Rng) -> tuple[bytes, bytes]:
     return _encap(pk_r, random_bytes(rng, N_SK))
 
 
-def decap(enc: bytes, sk_r: bytes) -> bytes:
+def decap(enc: bytes, sk_r: RecipientKey) -> bytes:
     """Spec §3.8, RFC 9180 §4.1: ``Decap(enc, skR)``, returns ``shared_secret``.
 
     ::
@@ -371,10 +389,10 @@ def decap(enc: bytes, sk_r: bytes) -> bytes:
           shared_secret = ExtractAndExpand(dh, kem_context)
           return shared_secret
     """
-    _check_private_key("recipient private key", sk_r)
+    if type(sk_r) is not X25519KeyPair:
+        _check_private_key("recipient private key", sk_r)
     pk_e = _deserialize_public_key("enc", enc)
-    dh = x25519(sk_r, pk_e)
-    pk_rm = x25519_public_key(sk_r)
+    dh, pk_rm = _recipient_dh(sk_r, pk_e)
     kem_context = enc + pk_rm
     return extract_and_expand(dh, kem_context)
 
@@ -414,7 +432,7 @@ def auth_encap(pk_r: bytes, sk_s: bytes, *, rng: Rng) -> tuple[bytes, bytes]:
     return _auth_encap(pk_r, sk_s, random_bytes(rng, N_SK))
 
 
-def auth_decap(enc: bytes, sk_r: bytes, pk_s: bytes) -> bytes:
+def auth_decap(enc: bytes, sk_r: RecipientKey, pk_s: bytes) -> bytes:
     """Spec §3.8, RFC 9180 §4.1: ``AuthDecap(enc, skR, pkS)``, returns ``shared_secret``.
 
     ::
@@ -430,11 +448,11 @@ def auth_decap(enc: bytes, sk_r: bytes, pk_s: bytes) -> bytes:
           shared_secret = ExtractAndExpand(dh, kem_context)
           return shared_secret
     """
-    _check_private_key("recipient private key", sk_r)
+    if type(sk_r) is not X25519KeyPair:
+        _check_private_key("recipient private key", sk_r)
     pk_e = _deserialize_public_key("enc", enc)
     pk_s = _deserialize_public_key("sender public key", pk_s)
-    dh = x25519(sk_r, pk_e) + x25519(sk_r, pk_s)
-    pk_rm = x25519_public_key(sk_r)
+    dh, pk_rm = _recipient_dh(sk_r, pk_e, pk_s)
     kem_context = enc + pk_rm + pk_s
     return extract_and_expand(dh, kem_context)
 
@@ -489,6 +507,20 @@ class _Schedule:
         raise TypeError("HPKE key schedules hold secrets and cannot be pickled")
 
 
+#: ``LabeledExtract("", "psk_id_hash", "")`` per suite (the base and auth modes): at most one
+#: entry per supported suite (4), so it cannot grow with input.
+_EMPTY_PSK_ID_HASHES: Final[dict[bytes, bytes]] = {}
+
+
+def _empty_psk_id_hash(suite_id: bytes) -> bytes:
+    digest = _EMPTY_PSK_ID_HASHES.get(suite_id)
+    if digest is None:
+        digest = _EMPTY_PSK_ID_HASHES[suite_id] = labeled_extract(
+            suite_id, b"", _LABEL_PSK_ID_HASH, b""
+        )
+    return digest
+
+
 def _key_schedule(
     mode: Mode, suite: Suite, shared_secret: bytes, info: bytes, psk: bytes, psk_id: bytes
 ) -> _Schedule:
@@ -518,7 +550,11 @@ def _key_schedule(
     _verify_psk_inputs(mode, psk, psk_id)
     suite_id = suite.suite_id
 
-    psk_id_hash = labeled_extract(suite_id, b"", _LABEL_PSK_ID_HASH, psk_id)
+    psk_id_hash = (
+        labeled_extract(suite_id, b"", _LABEL_PSK_ID_HASH, psk_id)
+        if psk_id
+        else _empty_psk_id_hash(suite_id)
+    )
     info_hash = labeled_extract(suite_id, b"", _LABEL_INFO_HASH, info)
     key_schedule_context = _i2osp(mode, 1) + psk_id_hash + info_hash
 
@@ -711,7 +747,7 @@ def _setup_r(
     mode: Mode,
     suite: Suite,
     enc: bytes,
-    sk_r: bytes,
+    sk_r: RecipientKey,
     info: bytes,
     *,
     psk: bytes = _DEFAULT_PSK,
@@ -768,7 +804,7 @@ def setup_base_s(
     return _setup_s_rng(Mode.BASE, suite, pk_r, info, rng)
 
 
-def setup_base_r(suite: Suite, enc: bytes, sk_r: bytes, info: bytes) -> RecipientContext:
+def setup_base_r(suite: Suite, enc: bytes, sk_r: RecipientKey, info: bytes) -> RecipientContext:
     """Spec §3.8, RFC 9180 §5.1.1: ``SetupBaseR(enc, skR, info)``.
 
     ::
@@ -796,7 +832,7 @@ def setup_psk_s(
 
 
 def setup_psk_r(
-    suite: Suite, enc: bytes, sk_r: bytes, info: bytes, psk: bytes, psk_id: bytes
+    suite: Suite, enc: bytes, sk_r: RecipientKey, info: bytes, psk: bytes, psk_id: bytes
 ) -> RecipientContext:
     """Spec §3.8, RFC 9180 §5.1.2: ``SetupPSKR(enc, skR, info, psk, psk_id)``.
 
@@ -825,7 +861,7 @@ def setup_auth_s(
 
 
 def setup_auth_r(
-    suite: Suite, enc: bytes, sk_r: bytes, info: bytes, pk_s: bytes
+    suite: Suite, enc: bytes, sk_r: RecipientKey, info: bytes, pk_s: bytes
 ) -> RecipientContext:
     """Spec §3.8, RFC 9180 §5.1.3: ``SetupAuthR(enc, skR, info, pkS)``.
 
@@ -855,7 +891,13 @@ def setup_auth_psk_s(
 
 
 def setup_auth_psk_r(
-    suite: Suite, enc: bytes, sk_r: bytes, info: bytes, psk: bytes, psk_id: bytes, pk_s: bytes
+    suite: Suite,
+    enc: bytes,
+    sk_r: RecipientKey,
+    info: bytes,
+    psk: bytes,
+    psk_id: bytes,
+    pk_s: bytes,
 ) -> RecipientContext:
     """Spec §3.8, RFC 9180 §5.1.4: ``SetupAuthPSKR(enc, skR, info, psk, psk_id, pkS)``.
 
@@ -892,7 +934,9 @@ def seal_base(
     return enc, ctx.seal(aad, pt)
 
 
-def open_base(suite: Suite, enc: bytes, sk_r: bytes, info: bytes, aad: bytes, ct: bytes) -> bytes:
+def open_base(
+    suite: Suite, enc: bytes, sk_r: RecipientKey, info: bytes, aad: bytes, ct: bytes
+) -> bytes:
     """Spec §3.8, RFC 9180 §6.1: ``OpenBase(enc, skR, info, aad, ct)``, returns ``pt``."""
     _require_aead(suite)
     return setup_base_r(suite, enc, sk_r, info).open(aad, ct)
@@ -918,7 +962,7 @@ def seal_psk(
 def open_psk(
     suite: Suite,
     enc: bytes,
-    sk_r: bytes,
+    sk_r: RecipientKey,
     info: bytes,
     aad: bytes,
     ct: bytes,
@@ -940,7 +984,7 @@ def seal_auth(
 
 
 def open_auth(
-    suite: Suite, enc: bytes, sk_r: bytes, info: bytes, aad: bytes, ct: bytes, pk_s: bytes
+    suite: Suite, enc: bytes, sk_r: RecipientKey, info: bytes, aad: bytes, ct: bytes, pk_s: bytes
 ) -> bytes:
     """Spec §3.8, RFC 9180 §6.1: ``OpenAuth(enc, skR, info, aad, ct, pkS)``, returns ``pt``."""
     _require_aead(suite)
@@ -968,7 +1012,7 @@ def seal_auth_psk(
 def open_auth_psk(
     suite: Suite,
     enc: bytes,
-    sk_r: bytes,
+    sk_r: RecipientKey,
     info: bytes,
     aad: bytes,
     ct: bytes,
