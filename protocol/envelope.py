@@ -27,14 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import ClassVar, Final, NoReturn
+from typing import ClassVar, Final, NamedTuple, NoReturn
 
 from . import hpke
 from ._secret import Secret
 from .blinding import EPOCH_LENGTH, MailboxKeyPair, epoch_of
 from .codec import Bytes, Field, FixedBytes, Message, Nested, UInt
 from .errors import DecodeError, StateError, UsageError
-from .handshake import InitialMessage, PrekeyStore, Responded, _initiate_with
+from .handshake import PrekeyStore, Responded, _handshake_with
 from .keys import (
     MAX_PREKEY_ID,
     IdentityKey,
@@ -144,6 +144,13 @@ MAX_SESSION_PLAINTEXT: Final = MAX_BODY_SIZE - MESSAGE_OVERHEAD - 1
 MAX_FIRST_CONTACT_CONTENT: Final = 628
 #: Spec §9.3: the padding marker (ISO/IEC 7816-4).
 _MARKER: Final = b"\x80"
+#: Spec §9.5: a session body is ``padded_size(len(plaintext) + 89)``: the ratchet's overhead
+#: and the marker.
+_SESSION_OVERHEAD: Final = MESSAGE_OVERHEAD + 1
+#: The marker and every zero a padding can need, sliced instead of built per message.
+_PADDING: Final = _MARKER + bytes(MAX_BODY_SIZE)
+_MIN_TTL_BYTES: Final = (1).to_bytes(4, "big")
+_MAX_TTL_BYTES: Final = MAX_TTL.to_bytes(4, "big")
 _ZERO_BYTE: Final = 0
 _MAX_EPOCH: Final = 2**32 - 1
 _SERIAL: Final = UInt(2**32 - 1)
@@ -181,9 +188,23 @@ def padded_size(length: int) -> int:
     return MIN_BODY_SIZE if length <= MIN_BODY_SIZE else padme(length)
 
 
+def _body_sizes() -> frozenset[int]:
+    """Every padded size: 256, and from each power of two ``2^E`` (``E`` from 8) its multiples
+    of ``2^(E − S)`` up to the next power of two — the values PADMÉ rounds to."""
+    sizes = {MIN_BODY_SIZE}
+    for e in range(8, MAX_BODY_SIZE.bit_length()):
+        step = 1 << (e - e.bit_length())
+        sizes.update(range(1 << e, min(1 << (e + 1), MAX_BODY_SIZE) + 1, step))
+    return frozenset(sizes)
+
+
+#: Spec §9.3: the set of padded sizes (one set lookup per envelope decoded).
+_BODY_SIZES: Final = _body_sizes()
+
+
 def is_padded_size(size: int) -> bool:
     """Spec §9.3: whether ``size`` is a body size (``padded_size`` of some length)."""
-    return MIN_BODY_SIZE <= size <= MAX_BODY_SIZE and (size == MIN_BODY_SIZE or padme(size) == size)
+    return size in _BODY_SIZES
 
 
 def pad(data: bytes, size: int) -> bytes:
@@ -222,7 +243,7 @@ def _parse(data: bytes) -> tuple[bytes, int, bytes]:
     ttl = int.from_bytes(data[33:37], "big")
     if not 1 <= ttl <= MAX_TTL:
         raise DecodeError("decode.range", f"ttl must be 1 to {MAX_TTL} seconds")
-    if not is_padded_size(size - ENVELOPE_HEADER_SIZE):
+    if size - ENVELOPE_HEADER_SIZE not in _BODY_SIZES:
         raise DecodeError("decode.padding", "the body size is not a padded size (§9.3)")
     return data[1:33], ttl, data[ENVELOPE_HEADER_SIZE:]
 
@@ -610,6 +631,11 @@ class FirstContactBundle(Message):
         self.signed_prekey.verify(self.identity)
         self.first_contact_key.verify(self.identity)
 
+    @property
+    def kem_prekey(self) -> KemPrekey:
+        """``PQPK_B`` of the handshake (§9.4.1): the first-contact key's KEM half."""
+        return self.first_contact_key.kem_prekey
+
     def prekey_bundle(self) -> PrekeyBundle:
         """The handshake's bundle (§4.5): the first-contact key's KEM half is ``PQPK_B``."""
         return PrekeyBundle(
@@ -709,22 +735,14 @@ def _seal_first_contact_with(
 ) -> tuple[SealedFirstContact, bytes]:
     """Deterministic seam (vectors): the seal given ``EK_A`` and the ML-KEM encapsulation;
     also returns the encoded inner structure (before padding)."""
-    initiated, _, _ = _initiate_with(
-        identity,
-        bundle.prekey_bundle(),
-        content,
-        ephemeral,
-        kem_secret,
-        kem_ciphertext,
-        rng,
-    )
-    message = InitialMessage.from_bytes(initiated.message)
+    payload, session, _, _ = _handshake_with(identity, bundle, content, ephemeral, kem_secret, rng)
+    opk = bundle.one_time_prekey
     inner = FirstContactInner(
-        identity=message.identity,
-        ephemeral_key=message.ephemeral_key,
-        signed_prekey_id=message.signed_prekey_id,
-        one_time_prekey_id=message.one_time_prekey_id,
-        payload=message.payload,
+        identity=identity.public,
+        ephemeral_key=ephemeral.public_key,
+        signed_prekey_id=bundle.signed_prekey.id,
+        one_time_prekey_id=None if opk is None else opk.id,
+        payload=payload,
     ).to_bytes()
     key = bundle.first_contact_key
     header = _header(routing_id, ttl)
@@ -738,7 +756,7 @@ def _seal_first_contact_with(
         LABEL_FIRST_CONTACT_PSK,
         rng=rng,
     )
-    return SealedFirstContact(header + enc + kem_ciphertext + ciphertext, initiated.session), inner
+    return SealedFirstContact(header + enc + kem_ciphertext + ciphertext, session), inner
 
 
 def open_first_contact(
@@ -772,7 +790,7 @@ def open_first_contact(
     padded = hpke.open_psk(
         FIRST_CONTACT_SUITE,
         enc,
-        pair._dh.private_bytes(),
+        pair._dh,
         _first_contact_info(epoch, address),
         data[:ENVELOPE_HEADER_SIZE] + kem_ciphertext,
         body[_FIRST_CONTACT_PREFIX:],
@@ -780,16 +798,29 @@ def open_first_contact(
         LABEL_FIRST_CONTACT_PSK,
     )
     inner = FirstContactInner.from_bytes(unpad(padded))
-    message = InitialMessage(
-        identity=inner.identity,
-        ephemeral_key=inner.ephemeral_key,
-        signed_prekey_id=inner.signed_prekey_id,
-        one_time_prekey_id=inner.one_time_prekey_id,
-        kem_prekey_id=epoch,
-        kem_ciphertext=kem_ciphertext,
-        payload=inner.payload,
+    message = _CarriedInitial(
+        inner.identity,
+        inner.ephemeral_key,
+        inner.signed_prekey_id,
+        inner.one_time_prekey_id,
+        epoch,
+        kem_ciphertext,
+        inner.payload,
     )
-    return prekeys.respond_message(message, rng=rng, kem_prekey=pair.kem)
+    return prekeys._respond(message, rng, pair.kem, kem_secret)
+
+
+class _CarriedInitial(NamedTuple):
+    """Spec §9.4.3 step 5: the initial message (§6.6) a first contact carries, as fields (its
+    parts were decoded and checked already: the inner structure and the body's layout)."""
+
+    identity: IdentityKey
+    ephemeral_key: bytes
+    signed_prekey_id: int
+    one_time_prekey_id: int | None
+    kem_prekey_id: int
+    kem_ciphertext: bytes
+    payload: bytes
 
 
 # --- session envelopes (spec §9.5) --------------------------------------------------------------
@@ -802,29 +833,44 @@ def seal_session(session: Session, address: bytes, plaintext: bytes, *, ttl: int
     message) has size ``padded_size(88 + len(plaintext) + 1)``; the body's AEAD binds the
     envelope header (``aad``, §7.3.1), so every byte of the envelope is authenticated.
     """
-    _check_address_ttl(address, ttl)
+    if type(address) is not bytes or len(address) != ADDRESS_SIZE or type(ttl) is not int:
+        _check_address_ttl(address, ttl)
+    if not 1 <= ttl <= MAX_TTL:
+        _check_address_ttl(address, ttl)
     if type(plaintext) is not bytes or len(plaintext) > MAX_SESSION_PLAINTEXT:
         raise _bad(f"a session envelope carries at most {MAX_SESSION_PLAINTEXT} bytes")
-    size = padded_size(MESSAGE_OVERHEAD + len(plaintext) + 1)
-    header = _header(address, ttl)
-    return header + session.encrypt(pad(plaintext, size - MESSAGE_OVERHEAD), aad=header)
+    n = len(plaintext) + MESSAGE_OVERHEAD
+    end = MIN_BODY_SIZE if n < MIN_BODY_SIZE else padme(n + 1)
+    header = _VERSION_BYTE + address + ttl.to_bytes(4, "big")
+    return header + session.encrypt(plaintext + _PADDING[: end - n], aad=header)
 
 
 def open_session(data: bytes, session: Session) -> bytes:
     """Spec §9.5: the plaintext of a session envelope; transactional.
 
-    Order: the envelope (``decode.*``) → the ratchet (§7.3.3) → the padding and its size
-    (``decode.padding``), checked before the session commits: on any error the session is
-    unchanged.
+    Order: the envelope (``decode.*``) → the ratchet (§7.3.3), the header bound as ``aad`` → the
+    padding and the body's size (``decode.padding``), checked before the session commits: on
+    any error the session is unchanged.
     """
-    _address, _ttl, body = _parse(data)
-    size = len(body)
-    header = data[:ENVELOPE_HEADER_SIZE]
+    if (
+        type(data) is not bytes
+        or len(data) - ENVELOPE_HEADER_SIZE not in _BODY_SIZES
+        or data[0] != ENVELOPE_VERSION
+        # big-endian, so the order of the 4 bytes is the order of the numbers
+        or not _MIN_TTL_BYTES <= data[33:ENVELOPE_HEADER_SIZE] <= _MAX_TTL_BYTES
+    ):
+        address, ttl, body = _parse(data)  # the code of §9.2's order; or a bytearray
+        data = _frame(address, ttl, body)
+    return session.decrypt(
+        data[ENVELOPE_HEADER_SIZE:], aad=data[:ENVELOPE_HEADER_SIZE], check=_unpad_session
+    )
 
-    def check(padded: bytes) -> bytes:
-        plaintext = unpad(padded)
-        if padded_size(MESSAGE_OVERHEAD + len(plaintext) + 1) != size:
-            raise DecodeError("decode.padding", "the body is not the padded size of its content")
-        return plaintext
 
-    return session.decrypt(body, aad=header, check=check)
+def _unpad_session(padded: bytes) -> bytes:
+    """Spec §9.5: unpad a session envelope's plaintext and check that the body (the padded
+    plaintext and the ratchet's 88 bytes) has the padded size of what it carries."""
+    plaintext = unpad(padded)
+    n = len(plaintext) + _SESSION_OVERHEAD
+    if (MIN_BODY_SIZE if n <= MIN_BODY_SIZE else padme(n)) != len(padded) + MESSAGE_OVERHEAD:
+        raise DecodeError("decode.padding", "the body is not the padded size of its content")
+    return plaintext

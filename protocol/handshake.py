@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import ClassVar, Final, Protocol
 
 from .codec import Bytes, Field, FixedBytes, Message, Nested, UInt
 from .errors import StateError, UsageError
@@ -30,10 +30,13 @@ from .keys import (
     MAX_PREKEY_ID,
     IdentityKey,
     IdentityKeyPair,
+    KemPrekey,
     KemPrekeyPair,
+    OneTimePrekey,
     OneTimePrekeyPair,
     PrekeyBundle,
     PrekeyUpload,
+    SignedPrekey,
     SignedPrekeyPair,
     check_x25519_public_key,
 )
@@ -205,6 +208,67 @@ def _initiate_with(
     rng: Rng,
 ) -> tuple[Initiated, _Secrets, bytes]:
     """Deterministic seam (vectors): the initiator given its ephemeral key and encapsulation."""
+    payload, session, secrets, ad = _handshake_with(
+        identity, bundle, plaintext, ephemeral, kem_secret, rng
+    )
+    opk = bundle.one_time_prekey
+    message = InitialMessage(
+        identity=identity.public,
+        ephemeral_key=ephemeral.public_key,
+        signed_prekey_id=bundle.signed_prekey.id,
+        one_time_prekey_id=None if opk is None else opk.id,
+        kem_prekey_id=bundle.kem_prekey.id,
+        kem_ciphertext=kem_ciphertext,
+        payload=payload,
+    )
+    return Initiated(message.to_bytes(), session), secrets, ad
+
+
+class _Bundle(Protocol):
+    """What the initiator reads of a bundle (§4.5): a :class:`~protocol.keys.PrekeyBundle`, or
+    a first-contact bundle (§9.4.1), whose first-contact key's KEM half is ``PQPK_B``."""
+
+    @property
+    def identity(self) -> IdentityKey: ...
+    @property
+    def signed_prekey(self) -> SignedPrekey: ...
+    @property
+    def one_time_prekey(self) -> OneTimePrekey | None: ...
+    @property
+    def kem_prekey(self) -> KemPrekey: ...
+
+
+class _Initial(Protocol):
+    """What the responder reads of an initial message (§6.6): an :class:`InitialMessage`, or
+    the fields of a first contact (§9.4.3)."""
+
+    @property
+    def identity(self) -> IdentityKey: ...
+    @property
+    def ephemeral_key(self) -> bytes: ...
+    @property
+    def signed_prekey_id(self) -> int: ...
+    @property
+    def one_time_prekey_id(self) -> int | None: ...
+    @property
+    def kem_prekey_id(self) -> int: ...
+    @property
+    def kem_ciphertext(self) -> bytes: ...
+    @property
+    def payload(self) -> bytes: ...
+
+
+def _handshake_with(
+    identity: IdentityKeyPair,
+    bundle: _Bundle,
+    plaintext: bytes,
+    ephemeral: X25519KeyPair,
+    kem_secret: bytes,
+    rng: Rng,
+) -> tuple[bytes, Session, _Secrets, bytes]:
+    """Spec §6.3 steps 3–6 given ``EK_A`` and ``SS``: the first ratchet message (the payload),
+    the session, the secrets and ``AD`` (a first contact, §9.4.2, carries them in its own
+    structure)."""
     responder = bundle.identity
     spk = bundle.signed_prekey.public_key
     opk = bundle.one_time_prekey
@@ -233,17 +297,7 @@ def _initiate_with(
         associated_data=ad,
         rng=rng,
     )
-    payload = session.encrypt(plaintext)
-    message = InitialMessage(
-        identity=identity.public,
-        ephemeral_key=ephemeral.public_key,
-        signed_prekey_id=bundle.signed_prekey.id,
-        one_time_prekey_id=opk_id,
-        kem_prekey_id=bundle.kem_prekey.id,
-        kem_ciphertext=kem_ciphertext,
-        payload=payload,
-    )
-    return Initiated(message.to_bytes(), session), secrets, ad
+    return session.encrypt(plaintext), session, secrets, ad
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,15 +511,21 @@ class PrekeyStore:
         """
         return self.respond_message(InitialMessage.from_bytes(data), rng=rng)
 
-    def respond_message(
-        self, message: InitialMessage, *, rng: Rng, kem_prekey: KemPrekeyPair | None = None
-    ) -> Responded:
-        """Spec §6.7 steps 2–7 for a decoded initial message; transactional.
+    def respond_message(self, message: InitialMessage, *, rng: Rng) -> Responded:
+        """Spec §6.7 steps 2–7 for a decoded initial message; transactional."""
+        return self._respond(message, rng, None, None)
 
-        ``kem_prekey`` is a reusable KEM prekey held outside the store — the first-contact key
-        of an epoch (§9.4.3), whose id is the message's ``kem_prekey_id`` — and takes the place
-        of the store's lookup of that id.
-        """
+    def _respond(
+        self,
+        message: _Initial,
+        rng: Rng,
+        kem_prekey: KemPrekeyPair | None,
+        kem_secret: bytes | None,
+    ) -> Responded:
+        """Spec §6.7 steps 2–7. ``kem_prekey`` is a reusable KEM prekey held outside the store —
+        the first-contact key of an epoch (§9.4.3), whose id is the message's
+        ``kem_prekey_id`` — and takes the place of the store's lookup; ``kem_secret`` is its
+        decapsulation of ``kem_ciphertext`` when the caller already made it (the seal's PSK)."""
         signed = self._signed.get(message.signed_prekey_id)
         if kem_prekey is None:
             kem = self._kem.get(message.kem_prekey_id)
@@ -479,7 +539,7 @@ class PrekeyStore:
             raise StateError("state.unknown_prekey", "initial message names an unknown prekey")
         peer = message.identity
         peer.verify()
-        secrets, ad = self._agree(message, signed, opk, kem)
+        secrets, ad = self._agree(message, signed, opk, kem, kem_secret)
         ek = message.ephemeral_key
         session = Session.responder(
             root_key=secrets.root_key,
@@ -513,19 +573,21 @@ class PrekeyStore:
 
     def _agree(
         self,
-        message: InitialMessage,
+        message: _Initial,
         signed: SignedPrekeyPair,
         opk: OneTimePrekeyPair | None,
         kem: KemPrekeyPair,
+        kem_secret: bytes | None = None,
     ) -> tuple[_Secrets, bytes]:
-        """Spec §6.7 step 4: the responder's DH1..DH4, SS, secrets and AD."""
+        """Spec §6.7 step 4: the responder's DH1..DH4, SS (``kem_secret`` if already known),
+        secrets and AD."""
         peer, ek = message.identity, message.ephemeral_key
         secrets = _derive(
             signed.dh(peer.dh_key),
             self._identity.dh(ek),
             signed.dh(ek),
             None if opk is None else opk.dh(ek),
-            kem.decapsulate(message.kem_ciphertext),
+            kem.decapsulate(message.kem_ciphertext) if kem_secret is None else kem_secret,
         )
         ad = _associated_data(
             peer,
