@@ -21,7 +21,7 @@ the timed window. Before the rounds of a case the garbage collector runs once an
 objects are frozen (``gc.freeze``), so that a case's set-up (10,000 sessions) does not make the
 collector's full passes expensive for the others; collection stays enabled while timing.
 
-The targets of issues 3, 4 and 5 are evaluated and printed as ``met`` / ``NOT met``; they are
+The targets of issues 3, 4, 5 and 12 are evaluated and printed as ``met`` / ``NOT met``; they are
 reported, never asserted. ``--profile CASE`` runs one subject of a case (Blindpost by default)
 under cProfile, timed part only, and prints the top functions by ``tottime``.
 
@@ -305,6 +305,75 @@ def _raw_handshake_floor() -> Split:
     return repeat(handshake_ops)
 
 
+def _first_contact_extra_ops() -> Callable[[], None]:
+    """What a first contact (§9.4) adds to a handshake's primitive operations, each in the
+    cheapest form the libraries allow: the first-contact key's Ed25519 signature (verified by
+    the sender: the fifth verification) over a payload holding the SHA-256 of the 1,184-byte KEM
+    key; HPKE mode_psk (RFC 9180) on both sides — the sender's DeriveKeyPair (2 HMAC, one
+    X25519 key generation) and DH, the recipient's DH, on each side ExtractAndExpand (2 HMAC)
+    and the key schedule (6 HMAC: psk_id_hash, info_hash, secret, key, base_nonce, exp) — and
+    ChaCha20-Poly1305 seal and open of the 912-byte padded inner structure with the 1,125-byte
+    associated data (header and ML-KEM ciphertext). HMAC as in
+    :func:`_symmetric_handshake_ops` (hashlib, precomputed pad states copied)."""
+    import hashlib
+
+    import nacl.bindings as sodium
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    keygen, exchange = _raw_x25519()
+    signer = ed25519.Ed25519PrivateKey.generate()
+    payload = os.urandom(118)
+    signed, public = signer.sign(payload) + payload, signer.public_key().public_bytes_raw()
+    verify = sodium.crypto_sign_open
+    ipad_table = bytes(b ^ 0x36 for b in range(256))
+    opad_table = bytes(b ^ 0x5C for b in range(256))
+    zero, sha = bytes(32), hashlib.sha256
+
+    def hmac_once(key: bytes, message: bytes) -> bytes:
+        block = key + zero
+        inner = sha(block.translate(ipad_table))
+        inner.update(message)
+        outer = sha(block.translate(opad_table))
+        outer.update(inner.digest())
+        digest: bytes = outer.digest()
+        return digest
+
+    key, nonce, message = os.urandom(32), bytes(12), os.urandom(60)
+    kem_key, inner, ad = os.urandom(1184), os.urandom(912), os.urandom(1125)
+    seal = sodium.crypto_aead_chacha20poly1305_ietf_encrypt
+    open_ = sodium.crypto_aead_chacha20poly1305_ietf_decrypt
+    sealed = seal(inner, ad, nonce, key)
+
+    def ops() -> None:
+        sha(kem_key).digest()
+        verify(signed, public)
+        hmac_once(key, message)  # DeriveKeyPair: LabeledExtract, LabeledExpand
+        hmac_once(key, message)
+        keygen()
+        exchange()  # sender's DH
+        exchange()  # recipient's DH
+        for _ in range(2 * 8):  # ExtractAndExpand (2) and the key schedule (6), both sides
+            hmac_once(key, message)
+        seal(inner, ad, nonce, key)
+        open_(sealed, ad, nonce, key)
+
+    return ops
+
+
+def _raw_first_contact_floor() -> Split:
+    """Floor of ``envelope_first_contact_100B``: the handshake's primitive operations
+    (:func:`_raw_handshake_floor`) and those the seal adds (:func:`_first_contact_extra_ops`)."""
+    public_key, symmetric = _public_key_handshake_ops(), _symmetric_handshake_ops()
+    extra = _first_contact_extra_ops()
+
+    def ops() -> None:
+        public_key()
+        symmetric()
+        extra()
+
+    return repeat(ops)
+
+
 def _raw_handshake_public_key_floor() -> Split:
     """Floor of ``handshake_vs_public_key_ops``: the public-key operations only."""
     return repeat(_public_key_handshake_ops())
@@ -495,6 +564,73 @@ def _bp_responder(one_time: int) -> Split:
     return Split(lambda n: [world.initiate(world.fresh_bundle()) for _ in range(n)], run)
 
 
+def _bp_envelope_session(size: int) -> Split:
+    """``seal_session`` + ``open_session`` (§9.5) of a ``size``-byte plaintext on an established
+    session, one direction: padding, framing with the header bound, ratchet encrypt + decrypt."""
+    envelope = _blindpost("protocol.envelope")
+    alice, bob = _ratchet_pair(os.urandom(AD_SIZE))
+    pt, address = peers.plaintext(size), os.urandom(32)
+    seal, open_ = envelope.seal_session, envelope.open_session
+
+    def round_trip() -> bytes:
+        out: bytes = open_(seal(alice, address, pt, ttl=86_400), bob)
+        return out
+
+    if round_trip() != pt:
+        raise Skip("Blindpost session envelope round trip failed")
+    return repeat(round_trip)
+
+
+class _FirstContactWorld:
+    """Alice and Bob for first contacts: Bob's prekey store and first-contact keys, with a
+    fresh one-time prekey per first contact inserted outside the timing (as
+    :class:`_HandshakeWorld` does)."""
+
+    def __init__(self) -> None:
+        self.env = _blindpost("protocol.envelope")
+        self.world = _HandshakeWorld(FEW_PREKEYS)
+        blinding = _blindpost("protocol.blinding")
+        now = 1_780_531_200
+        self.epoch = blinding.epoch_of(now)
+        self.keys = self.env.FirstContactKeys(self.world.bob)
+        self.keys.maintain(now=now, rng=self.world.rng)
+        self.routing_id = os.urandom(32)
+        mailbox = self.env.ConversationMailbox.generate(self.world.rng)
+        self.content = self.env.Content(peers.plaintext(100), mailbox.grant(1)).to_bytes()
+
+    def fresh_bundle(self) -> Any:
+        bundle = self.world.fresh_bundle()
+        return self.env.FirstContactBundle(
+            bundle.identity,
+            bundle.signed_prekey,
+            bundle.one_time_prekey,
+            self.keys.public(self.epoch),
+        )
+
+    def round_trip(self, bundle: Any) -> bytes:
+        env, rng = self.env, self.world.rng
+        sealed = env.seal_first_contact(
+            self.world.alice, bundle, self.routing_id, self.content, ttl=86_400, rng=rng
+        )
+        responded = env.open_first_contact(
+            sealed.envelope, epoch=self.epoch, keys=self.keys, prekeys=self.world.store, rng=rng
+        )
+        plaintext: bytes = responded.plaintext
+        return plaintext
+
+
+def _bp_first_contact() -> Split:
+    world = _FirstContactWorld()
+    if world.round_trip(world.fresh_bundle()) != world.content:
+        raise Skip("Blindpost first-contact round trip failed")
+
+    def run(bundles: list[Any]) -> None:
+        for bundle in bundles:
+            world.round_trip(bundle)
+
+    return Split(lambda n: [world.fresh_bundle() for _ in range(n)], run)
+
+
 def _voprf_key() -> tuple[bytes, Any, Any, bytes]:
     oprf = _blindpost("protocol.oprf")
     seed = os.urandom(32)
@@ -545,8 +681,10 @@ def _bp_hpke(size: int) -> Split:
     hpke = _blindpost("protocol.hpke")
     prim = _blindpost("protocol.primitives")
     suite = hpke.Suite(aead=hpke.AeadId.CHACHA20_POLY1305)
-    sk = _HPKE_KEY
-    pk = prim.x25519_public_key(sk)
+    # A parsed recipient key, as pyca/cryptography's floor holds one (its public key computed
+    # once, RFC 9180's pk(skR)).
+    sk = prim.X25519KeyPair(_HPKE_KEY)
+    pk = sk.public_key
     pt, rng = peers.plaintext(size), prim.system_rng
     seal, open_ = hpke.seal_base, hpke.open_base
 
@@ -779,6 +917,7 @@ def _cases() -> list[Case]:
             floor=lambda: _pyca_hpke(100),
             floor_what="pyca/cryptography hpke.Suite encrypt + decrypt, same suite",
             peers=lambda: dict(peers.hpke_peers(100, _HPKE_KEY, HPKE_INFO)),
+            targets=(Target(12, "floor", 1.1, note="envelopes lean on it"),),
         )
     )
     cases.append(
@@ -858,6 +997,29 @@ def _cases() -> list[Case]:
                 Target(4, "peer", 1.1, peer="vodozemac", note="140 µs / 127 µs, reference run"),
                 Target(4, "us", 140.0, note="reference machine", reference_only=True),
             ),
+        )
+    )
+    cases.append(
+        Case(
+            name="envelope_session_100B",
+            what="session envelope, one direction: pad, frame, ratchet encrypt + decrypt, 100 B",
+            blindpost=lambda: _bp_envelope_session(100),
+            floor=lambda: _bp_ratchet_one_way(100),
+            floor_what="ratchet_100B: Blindpost's own ratchet encrypt + decrypt, 100 B",
+            targets=(Target(12, "floor", 1.15, note="ratchet_100B of the same run"),),
+        )
+    )
+    cases.append(
+        Case(
+            name="envelope_first_contact_100B",
+            what="first contact: seal + open, handshake included, fresh OPK, 100 B + grant",
+            blindpost=_bp_first_contact,
+            floor=_raw_first_contact_floor,
+            floor_what=(
+                "the handshake's primitive ops, plus 1 verify, 1 keygen, 2 DH, 18 HMAC, 1 SHA-256 "
+                "and a 912-byte AEAD seal + open (HPKE mode_psk)"
+            ),
+            targets=(Target(12, "floor", 1.1),),
         )
     )
     cases.append(
