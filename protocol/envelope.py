@@ -830,8 +830,9 @@ def seal_session(session: Session, address: bytes, plaintext: bytes, *, ttl: int
     """Spec §9.5: the envelope of the next ratchet message of ``session`` to ``address``.
 
     The plaintext (an encoded :class:`Content`) is padded so that the body (the ratchet
-    message) has size ``padded_size(88 + len(plaintext) + 1)``; the body's AEAD binds the
-    envelope header (``aad``, §7.3.1), so every byte of the envelope is authenticated.
+    message) has size ``padded_size(88 + len(plaintext) + 1)``. The ratchet message does not
+    depend on the envelope around it, so the same one can also travel over SMS (§11) and the
+    recipient recognise the second copy as a replay.
     """
     if type(address) is not bytes or len(address) != ADDRESS_SIZE or type(ttl) is not int:
         _check_address_ttl(address, ttl)
@@ -842,13 +843,13 @@ def seal_session(session: Session, address: bytes, plaintext: bytes, *, ttl: int
     n = len(plaintext) + MESSAGE_OVERHEAD
     end = MIN_BODY_SIZE if n < MIN_BODY_SIZE else padme(n + 1)
     header = _VERSION_BYTE + address + ttl.to_bytes(4, "big")
-    return header + session.encrypt(plaintext + _PADDING[: end - n], aad=header)
+    return header + session.encrypt(plaintext + _PADDING[: end - n])
 
 
 def open_session(data: bytes, session: Session) -> bytes:
     """Spec §9.5: the plaintext of a session envelope; transactional.
 
-    Order: the envelope (``decode.*``) → the ratchet (§7.3.3), the header bound as ``aad`` → the
+    Order: the envelope (``decode.*``) → the ratchet (§7.3.3) → the
     padding and the body's size (``decode.padding``), checked before the session commits: on
     any error the session is unchanged.
     """
@@ -861,9 +862,7 @@ def open_session(data: bytes, session: Session) -> bytes:
     ):
         address, ttl, body = _parse(data)  # the code of §9.2's order; or a bytearray
         data = _frame(address, ttl, body)
-    return session.decrypt(
-        data[ENVELOPE_HEADER_SIZE:], aad=data[:ENVELOPE_HEADER_SIZE], check=_unpad_session
-    )
+    return session.decrypt(data[ENVELOPE_HEADER_SIZE:], check=_unpad_session)
 
 
 def _unpad_session(padded: bytes) -> bytes:

@@ -428,9 +428,13 @@ def test_session_too_long_is_refused() -> None:
 
 
 def test_session_single_byte_changes_fail_typed_and_change_nothing() -> None:
+    """Every byte but the relay's routing data (address, TTL: §9.5 says why they are not bound)
+    is checked; a TTL out of range is still refused."""
     alice, bob, address = _sessions("session flips")
     envelope = seal_session(bob, address, Content(b"x" * 300).to_bytes(), ttl=TTL)
-    for changed in _mutations(envelope, list(range(len(envelope)))):
+    positions = [0, *range(ENVELOPE_HEADER_SIZE, len(envelope))]
+    ttl_out_of_range = [envelope[:33] + bytes(4) + envelope[37:]]
+    for changed in _mutations(envelope, positions) + ttl_out_of_range:
         before = alice.snapshot()
         with pytest.raises(ProtocolError) as caught:
             open_session(changed, alice)
@@ -443,8 +447,7 @@ def test_session_padding_errors_leave_the_session_unchanged() -> None:
     alice, bob, address = _sessions("padding errors")
     fork = Session.restore(bob.snapshot(), rng=SeededRng(b"fork"))
     content = Content(b"hello").to_bytes()
-    header = Envelope(address, TTL, bytes(256)).to_bytes()[:ENVELOPE_HEADER_SIZE]
-    bad = fork.encrypt(pad(content, 256 - MESSAGE_OVERHEAD)[:-1] + b"\x01", aad=header)
+    bad = fork.encrypt(pad(content, 256 - MESSAGE_OVERHEAD)[:-1] + b"\x01")
     before = alice.snapshot()
     with pytest.raises(DecodeError) as caught:
         open_session(Envelope(address, TTL, bad).to_bytes(), alice)

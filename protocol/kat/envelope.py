@@ -581,9 +581,8 @@ def _session_cases() -> list[Case]:
         address = conversation.address(last_sender)
         genuine = seal_session(_fork(session), address, last_content, ttl=_TTL)
         size = padded_size(MESSAGE_OVERHEAD + len(last_content) + 1) - MESSAGE_OVERHEAD
-        header = _frame(address, _TTL, b"")
-        bad_padding = _fork(session).encrypt(pad(last_content, size)[:-1] + b"\x01", aad=header)
-        too_big = _fork(session).encrypt(pad(last_content, 512 - MESSAGE_OVERHEAD), aad=header)
+        bad_padding = _fork(session).encrypt(pad(last_content, size)[:-1] + b"\x01")
+        too_big = _fork(session).encrypt(pad(last_content, 512 - MESSAGE_OVERHEAD))
         at = ENVELOPE_HEADER_SIZE
         return [
             ("session-tampered-body", "one bit of the body's last byte flipped",

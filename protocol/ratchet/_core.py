@@ -430,18 +430,14 @@ class Session:
 
     # --- sending (spec §7.3) -----------------------------------------------------------------
 
-    def encrypt(self, plaintext: bytes, *, aad: bytes = b"") -> bytes:
+    def encrypt(self, plaintext: bytes) -> bytes:
         """Spec §7.3 ``RatchetEncryptHE``: the next message of the sending chain.
 
-        ``tag || ENCRYPT(HKs, header) || ENCRYPT(mk, plaintext, AD || aad || tag || enc_header)``
-        where ``aad`` is the caller's context bound into the body (§7.3.1: empty for the
-        payload of an initial message, the envelope header for a session envelope, §9.5).
+        ``tag || ENCRYPT(HKs, header) || ENCRYPT(mk, plaintext, AD || tag || enc_header)``.
         Errors: ``usage.no_sending_chain`` (a responder before its first message),
         ``usage.bad_argument`` (not bytes, or longer than :data:`MAX_PLAINTEXT_SIZE`),
         ``state.chain_exhausted``.
         """
-        if type(aad) is not bytes:
-            _bad_argument("aad must be bytes")
         cks = self._cks
         if cks is None:
             raise UsageError("usage.no_sending_chain", "a responder sends after it received")
@@ -471,7 +467,7 @@ class Session:
             aead = self._send_aead = ChaCha20Poly1305Key(header_key)
             header = aead.seal(nonce, self._header_prefix + number, b"")
         prefix = tag + header
-        body = chacha20_poly1305_seal_single_use(message_key, plaintext, self._ad + aad + prefix)
+        body = chacha20_poly1305_seal_single_use(message_key, plaintext, self._ad + prefix)
         # commit
         self._cks = next_chain_key
         self._ns = n + 1
@@ -479,9 +475,7 @@ class Session:
 
     # --- receiving (spec §7.3, §7.5, §7.6) ---------------------------------------------------
 
-    def decrypt(
-        self, data: bytes, *, aad: bytes = b"", check: _Check | None = None
-    ) -> bytes:
+    def decrypt(self, data: bytes, *, check: _Check | None = None) -> bytes:
         """Spec §7.3 ``RatchetDecryptHE`` with tag lookup (§7.5): the plaintext of ``data``.
 
         Order (§1.4): length (``decode.length``, ``decode.too_large``) → the chain and number
@@ -493,25 +487,21 @@ class Session:
         tag and the encrypted header (§7.3); the header is decrypted when its content is needed
         (a DH ratchet step) or to authenticate a message before a state error.
 
-        ``aad`` is the context the sender bound into the body (see :meth:`encrypt`). ``check``,
-        if given, maps the authenticated plaintext to the value returned and runs before
-        anything is committed (and before a DH step draws its key): an exception it raises
+        ``check``, if given, maps the authenticated plaintext to the value returned and runs
+        before anything is committed (and before a DH step draws its key): an exception it raises
         leaves the session unchanged, as for any other failure. The handshake checks its replay
         cache this way (§6.7) and an envelope its padding (§9.5).
         """
         if type(data) is not bytes or not MESSAGE_OVERHEAD <= len(data) <= MAX_MESSAGE_SIZE:
             data = _message_bytes(data)
-        if type(aad) is not bytes:
-            _bad_argument("aad must be bytes")
         tag = data[:TAG_SIZE]
         recv = self._recv
         following = self._next
-        ad = self._ad + aad if aad else self._ad
         # The first message after the peer's DH ratchet step is likely when this side has sent
         # on its current chain (an alternating conversation): compare with it first. Either
         # order gives the same result (tags of different chains do not collide, §7.3.3).
         if self._ns and ct_equal(tag, following.known_tag(0)):
-            return self._decrypt_next(data, following, 0, ad, check)
+            return self._decrypt_next(data, following, 0, check)
         if recv is not None:
             nr = self._nr
             window = recv.window
@@ -526,7 +516,7 @@ class Session:
                     _CK_NEXT,
                 )
                 plaintext = chacha20_poly1305_open_single_use(
-                    message_key, _body(data), ad + data[:_PREFIX]
+                    message_key, _body(data), self._ad + data[:_PREFIX]
                 )
                 if check is not None:
                     plaintext = check(plaintext)
@@ -541,17 +531,17 @@ class Session:
         if skipped:
             entry = skipped.get(tag)
             if entry is not None:
-                return self._decrypt_skipped(data, tag, entry, ad, check)
+                return self._decrypt_skipped(data, tag, entry, check)
         if not self._ns and ct_equal(tag, following.known_tag(0)):
-            return self._decrypt_next(data, following, 0, ad, check)
+            return self._decrypt_next(data, following, 0, check)
         # Out of order: invert the tag on each chain the session holds (§7.5).
         if recv is not None:
             n = recv.number(tag)
             if n is not None:  # n != Nr: that tag was compared above
-                return self._decrypt_current(data, tag, recv, n, self._nr, ad, check)
+                return self._decrypt_current(data, tag, recv, n, self._nr, check)
         number = following.number(tag)
         if number is not None:
-            return self._decrypt_next(data, following, number, ad, check)
+            return self._decrypt_next(data, following, number, check)
         for chain in self._previous:
             number = chain.number(tag)
             if number is not None:
@@ -560,12 +550,12 @@ class Session:
         raise AuthenticationError()
 
     def _decrypt_skipped(
-        self, data: bytes, tag: bytes, entry: _Skipped, ad: bytes, check: _Check | None
+        self, data: bytes, tag: bytes, entry: _Skipped, check: _Check | None
     ) -> bytes:
         """Spec §7.6 ``TrySkippedMessageKeysHE``, found by tag instead of by trial."""
         message_key = entry[2]
         plaintext = chacha20_poly1305_open_single_use(
-            message_key, _body(data), ad + data[:_PREFIX]
+            message_key, _body(data), self._ad + data[:_PREFIX]
         )
         if check is not None:
             plaintext = check(plaintext)
@@ -577,14 +567,7 @@ class Session:
         return plaintext
 
     def _decrypt_current(
-        self,
-        data: bytes,
-        tag: bytes,
-        recv: _Chain,
-        n: int,
-        nr: int,
-        ad: bytes,
-        check: _Check | None,
+        self, data: bytes, tag: bytes, recv: _Chain, n: int, nr: int, check: _Check | None
     ) -> bytes:
         """Spec §7.3: a message of the current receiving chain out of order.
 
@@ -594,7 +577,7 @@ class Session:
         if n < nr:
             entry = self._skipped.get(tag)
             if entry is not None:
-                return self._decrypt_skipped(data, tag, entry, ad, check)
+                return self._decrypt_skipped(data, tag, entry, check)
             recv.open_header(data, n)
             raise StateError("state.replay", "message key already used or deleted")
         limits = self._limits
@@ -609,7 +592,7 @@ class Session:
             keys.append(message_key)
         message_key, chain_key = hmac_sha256_pair(chain_key, _CK_MESSAGE, _CK_NEXT)
         plaintext = chacha20_poly1305_open_single_use(
-            message_key, _body(data), ad + data[:_PREFIX]
+            message_key, _body(data), self._ad + data[:_PREFIX]
         )
         if check is not None:
             plaintext = check(plaintext)
@@ -628,7 +611,7 @@ class Session:
         return plaintext
 
     def _decrypt_next(
-        self, data: bytes, following: _Chain, n: int, ad: bytes, check: _Check | None
+        self, data: bytes, following: _Chain, n: int, check: _Check | None
     ) -> bytes:
         """Spec §7.3 ``DHRatchetHE``: the first message seen on the next receiving chain."""
         header = following.open_header(data, n)
@@ -660,7 +643,7 @@ class Session:
             new_keys.append(message_key)
         message_key, receiving_key = hmac_sha256_pair(receiving_key, _CK_MESSAGE, _CK_NEXT)
         plaintext = chacha20_poly1305_open_single_use(
-            message_key, _body(data), ad + data[:_PREFIX]
+            message_key, _body(data), self._ad + data[:_PREFIX]
         )
         if check is not None:
             plaintext = check(plaintext)
