@@ -33,6 +33,7 @@ from .errors import DecodeError, StateError, UsageError
 
 __all__ = [
     "MAX_CREDENTIAL_SIZE",
+    "MAX_TRACKED_CREDENTIALS",
     "Bucket",
     "RateLimit",
     "RateLimiter",
@@ -41,6 +42,8 @@ __all__ = [
 
 #: Spec §8.5.3: a credential is 1 to 64 bytes.
 MAX_CREDENTIAL_SIZE: Final = 64
+#: Spec §1.6, §8.5.3: the default bound on credentials with a non-full bucket tracked at once.
+MAX_TRACKED_CREDENTIALS: Final = 1_000_000
 
 
 def check_credential(credential: bytes) -> None:
@@ -57,8 +60,8 @@ class RateLimit:
     capacity: int
     #: Seconds per regained token.
     refill_interval: int
-    #: Most credentials with a non-full bucket tracked at once.
-    max_tracked: int = 1_000_000
+    #: Most credentials with a non-full bucket tracked at once (spec §1.6).
+    max_tracked: int = MAX_TRACKED_CREDENTIALS
 
     def __post_init__(self) -> None:
         for name in ("capacity", "refill_interval", "max_tracked"):

@@ -13,11 +13,14 @@ exception instance (issue 10), a cache or replay table without a bound — fails
 from __future__ import annotations
 
 import gc
+import importlib
 import random
+import re
 import tracemalloc
 
 import pytest
 
+from tests.external import REPO
 from tests.fuzz.targets import TARGETS, Target, check, corpus_inputs, mutations
 
 #: Hostile inputs per target (plus its valid inputs and the corpus).
@@ -60,3 +63,18 @@ def test_hostile_input_is_not_retained(name: str) -> None:
         f"{name}: {retained} bytes still allocated after {len(inputs)} inputs "
         f"({retained / len(inputs):.0f} per input; bound {bound})"
     )
+
+
+def _bounds_section() -> str:
+    text = (REPO / "spec" / "protocol.md").read_text(encoding="utf-8")
+    return text.split("### 1.6 Resource bounds", 1)[1].split("\n## ", 1)[0]
+
+
+def test_every_constant_of_the_bounds_table_exists_with_its_value() -> None:
+    # Spec §1.6 names each bound as `protocol.module.NAME` = value.
+    pattern = r"`(protocol(?:\.\w+)+)\.([A-Z][A-Z0-9_]+)` = (\d+(?: \d{3})*)"
+    named = re.findall(pattern, _bounds_section())
+    assert len(named) >= 10
+    for module, name, value in named:
+        actual = getattr(importlib.import_module(module), name)
+        assert actual == int(value.replace(" ", "")), f"{module}.{name}"
