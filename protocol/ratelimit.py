@@ -132,9 +132,9 @@ class RateLimiter:
         if type(now) is not int or now < 0:
             raise UsageError("usage.bad_argument", "now must be a non-negative int")
         old = self._buckets.get(credential)
-        if old is None and len(self._buckets) >= self._limit.max_tracked:
-            if now < self._full_from or not self._any_full(now):
-                raise StateError("state.rate_limited", "too many credentials tracked")
+        at_bound = old is None and len(self._buckets) >= self._limit.max_tracked
+        if at_bound and (now < self._full_from or not self._any_full(now)):
+            raise StateError("state.rate_limited", "too many credentials tracked")
         level = _level(old, self._limit, now)
         if level.tokens < cost:
             raise StateError("state.rate_limited", "token bucket empty")
