@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import pkgutil
 import random
 import re
 import tracemalloc
@@ -78,3 +79,14 @@ def test_every_constant_of_the_bounds_table_exists_with_its_value() -> None:
     for module, name, value in named:
         actual = getattr(importlib.import_module(module), name)
         assert actual == int(value.replace(" ", "")), f"{module}.{name}"
+
+
+def test_no_module_holds_an_exception_instance() -> None:
+    # Spec §1.6: a pre-allocated exception raised again and again keeps every traceback (and
+    # the inputs in its frames) alive. Raise a fresh instance (or the class) every time.
+    import protocol
+
+    for info in pkgutil.walk_packages(protocol.__path__, "protocol."):
+        module = importlib.import_module(info.name)
+        shared = [k for k, v in vars(module).items() if isinstance(v, BaseException)]
+        assert not shared, f"{info.name} holds exception instances: {shared}"

@@ -23,7 +23,8 @@
   ``tests/fuzz/corpus/`` as ``TARGET-<sha1>.bin``. ``make test`` replays them through every target.
 * One line per target goes to the summary file (default ``tests/fuzz/work/summary.txt``) and to
   standard output: target, seconds, executions, ``cov`` and ``ft`` (libFuzzer's coverage
-  counters at the end), the working corpus size, the files merged, and the findings.
+  counters at the end), the working corpus size, the files merged, the peak RSS and the
+  findings.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ MIN_MAX_LEN = 4096
 
 _STATUS = re.compile(r"^#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)/", re.MULTILINE)
 _EXECS = re.compile(r"stat::number_of_executed_units:\s*(\d+)")
+_PEAK_RSS = re.compile(r"stat::peak_rss_mb:\s*(\d+)")
 _FINDING = re.compile(r"Test unit written to (\S+)")
 
 
@@ -138,6 +140,7 @@ def _run_target(name: str, seconds: int, rss_limit_mb: int, merge: bool) -> dict
     text = log.read_text(errors="replace")
     status = _STATUS.findall(text)
     execs = _EXECS.findall(text)
+    peak = _PEAK_RSS.findall(text)
     findings = _FINDING.findall(text)
     if "out-of-memory" in text and not findings:
         findings = ["oom"]
@@ -153,6 +156,7 @@ def _run_target(name: str, seconds: int, rss_limit_mb: int, merge: bool) -> dict
         "ft": int(last[2]),
         "corpus": int(last[3]),
         "merged": added,
+        "rss_mb": int(peak[-1]) if peak else 0,
         "findings": len(findings),
         "artifacts": findings,
         "oom": "out-of-memory" in text,
@@ -163,7 +167,7 @@ def _line(row: dict[str, object]) -> str:
     text = (
         f"{row['target']:32} seconds {row['seconds']:5}  execs {row['execs']:9}  "
         f"cov {row['cov']:5}  ft {row['ft']:6}  corpus {row['corpus']:5}  "
-        f"merged {row['merged']:3}  findings {row['findings']}"
+        f"merged {row['merged']:3}  rss {row['rss_mb']:4} MB  findings {row['findings']}"
     )
     if row["artifacts"]:
         text += "  " + " ".join(str(a) for a in row["artifacts"])  # type: ignore[attr-defined]
