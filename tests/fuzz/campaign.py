@@ -180,16 +180,29 @@ def main(argv: list[str] | None = None) -> int:
     from tests.fuzz.targets import TARGETS
 
     parser = argparse.ArgumentParser(
-        description="Fuzz the targets of tests/fuzz/targets.py in turn (see the module docstring)."
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--target", action="append", default=[], help="a target (repeatable)")
     parser.add_argument(
-        "--seconds", type=int, default=DEFAULT_SECONDS, help="whole budget, split between targets"
+        "--target", action="append", default=[], help="a target or a,b,c (repeatable; default all)"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        default=DEFAULT_SECONDS,
+        help=f"budget of the whole run, divided equally between the targets (default "
+        f"{DEFAULT_SECONDS})",
     )
     parser.add_argument("--seconds-per-target", type=int, help="budget of each target instead")
-    parser.add_argument("--rss-limit-mb", type=int, default=DEFAULT_RSS_LIMIT_MB)
+    parser.add_argument(
+        "--rss-limit-mb",
+        type=int,
+        default=DEFAULT_RSS_LIMIT_MB,
+        help=f"libFuzzer -rss_limit_mb (default {DEFAULT_RSS_LIMIT_MB})",
+    )
     parser.add_argument("--no-merge", action="store_true", help="leave tests/fuzz/corpus/ alone")
-    parser.add_argument("--summary", type=Path, default=WORK / "summary.txt")
+    parser.add_argument(
+        "--summary", type=Path, default=WORK / "summary.txt", help="file the lines are appended to"
+    )
     args = parser.parse_args(argv)
 
     names = [n for arg in args.target for n in arg.replace(",", " ").split()] or list(TARGETS)
