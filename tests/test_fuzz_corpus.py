@@ -8,8 +8,11 @@ they reached new code (named ``TARGET-<digest>.bin``). Every file goes through e
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import pkgutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ import pytest
 import protocol
 from protocol.codec import Message
 from protocol.kat import cbor as kat_cbor
+from tests.external import REPO
 from tests.fuzz.targets import CORPUS, TARGETS, check, check_all
 
 SEEDS = sorted(p for p in CORPUS.iterdir() if p.is_file())
@@ -83,3 +87,21 @@ def test_target_names_are_stable_identifiers() -> None:
     for name, target in TARGETS.items():
         assert name == target.name
         assert name.replace(".", "").replace("_", "").isalnum() and name == name.lower()
+
+
+def _seed_digest() -> str:
+    digest = hashlib.sha256()
+    for name in sorted(TARGETS):
+        for data in TARGETS[name].seeds():
+            digest.update(name.encode() + len(data).to_bytes(4, "big") + data)
+    return digest.hexdigest()
+
+
+def test_seeds_are_the_same_in_every_process() -> None:
+    # The campaign writes the seeds; the harness, another process, builds the state that must
+    # accept them. Nothing may depend on randomness the targets do not draw from their rng.
+    code = "from tests.test_fuzz_corpus import _seed_digest; print(_seed_digest())"
+    other = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert other.stdout.strip() == _seed_digest()

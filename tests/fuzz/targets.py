@@ -68,9 +68,10 @@ from protocol.evaluator import (
     OprfKeyPair,
     PublishedKey,
 )
-from protocol.handshake import InitialMessage, PrekeyStore, initiate
+from protocol.handshake import InitialMessage, Initiated, PrekeyStore, _initiate_with, initiate
 from protocol.hpke import AeadId, Suite, derive_key_pair, open_base, seal_base
 from protocol.kat import SeededRng
+from protocol.kat._mlkem import encapsulate_deterministic
 from protocol.keys import (
     IdentityKey,
     IdentityKeyPair,
@@ -81,6 +82,7 @@ from protocol.keys import (
     SignedPrekey,
 )
 from protocol.oprf import Proof
+from protocol.primitives import X25519KeyPair
 from protocol.ratchet import (
     Limits,
     PreviousChain,
@@ -228,12 +230,26 @@ def _last_resort_bundle(store: PrekeyStore) -> PrekeyBundle:
     return PrekeyBundle(full.identity, full.signed_prekey, None, kem)
 
 
+def _seeded_initiate(
+    alice: IdentityKeyPair, bundle: PrekeyBundle, plaintext: bytes, rng: SeededRng
+) -> Initiated:
+    """:func:`initiate` with the ML-KEM encapsulation drawn from ``rng`` too.
+
+    The library's ML-KEM draws its own randomness; the harness process must build exactly the
+    sessions and messages that the campaign process wrote as seeds, so every draw is seeded.
+    """
+    bundle.verify()
+    ephemeral = X25519KeyPair(rng(32))
+    shared, ciphertext = encapsulate_deterministic(bundle.kem_prekey.public_key, rng(32))
+    return _initiate_with(alice, bundle, plaintext, ephemeral, shared, ciphertext, rng)[0]
+
+
 def _session_pair(label: str) -> tuple[Session, Session, list[bytes]]:
     """Alice's and Bob's sessions after one handshake, and Alice's next messages (unread)."""
     alice, bob = _identities()
     rng = _rng(label)
     store, _ = PrekeyStore.create(bob, now=NOW, rng=rng, batch=1)
-    started = initiate(alice, store.bundle(), b"hello", rng=rng)
+    started = _seeded_initiate(alice, store.bundle(), b"hello", rng)
     responded = store.respond(started.message, rng=rng)
     messages = [started.session.encrypt(b"message %d" % i) for i in range(3)]
     return started.session, responded.session, messages
@@ -307,7 +323,7 @@ def _decoder_seeds() -> dict[str, list[bytes]]:
     _token, registration, unregistration = _registration_world()
     lookup = lookup_request(_token, 0)
     answer = _directory_with_bob().lookup(lookup.to_bytes(), now=NOW)
-    started = initiate(alice, bundle, b"hi", rng=_rng("decoder-initial"))
+    started = _seeded_initiate(alice, bundle, b"hi", _rng("decoder-initial"))
     header, toy = _toy_seeds()
     scannable = SafetyNumber.of(alice.public, bob.public).scannable()
     chains = state.previous_chains
@@ -475,24 +491,41 @@ def _respond() -> tuple[Run, list[bytes]]:
     rng = _rng("respond")
     store, _ = PrekeyStore.create(bob, now=NOW, rng=rng, batch=1)
     seeds = [
-        initiate(alice, store.bundle(), b"one-time", rng=rng).message,
-        initiate(alice, _last_resort_bundle(store), b"last resort", rng=rng).message,
+        _seeded_initiate(alice, store.bundle(), b"one-time", rng).message,
+        _seeded_initiate(alice, _last_resort_bundle(store), b"last resort", rng).message,
     ]
     return lambda data: store.respond(data, rng=rng), seeds
 
 
 def _decrypt() -> tuple[Run, list[bytes]]:
-    """Spec §7.3.3: a session decrypts a message from its peer."""
+    """Spec §7.3.3: a session decrypts a message from its peer (the same state every time)."""
     _alice_session, bob_session, messages = _session_pair("decrypt")
-    return bob_session.decrypt, messages
+    snapshot = bob_session.snapshot()
+    rng = _rng("decrypt")
+
+    # Each input meets the session as it was before the first message: a valid message and
+    # its mutations reach header and body decryption, skipped keys and the DH step, instead of
+    # being replays after their first run.
+    def run(data: bytes) -> object:
+        return Session.restore(snapshot, rng=rng).decrypt(data)
+
+    return run, messages
 
 
 def _index_decrypt() -> tuple[Run, list[bytes]]:
     """Spec §7.5: the session index finds the session of a message and decrypts it."""
     _alice_session, bob_session, messages = _session_pair("index")
-    index = SessionIndex()
-    index.add("alice", bob_session)
-    return index.decrypt, messages
+    snapshot = bob_session.snapshot()
+    rng = _rng("index")
+    other = _session_pair("index-other")[1].snapshot()  # a second session in the index
+
+    def run(data: bytes) -> object:
+        index = SessionIndex()
+        index.add("alice", Session.restore(snapshot, rng=rng))
+        index.add("carol", Session.restore(other, rng=rng))
+        return index.decrypt(data)
+
+    return run, messages
 
 
 def _restore() -> tuple[Run, list[bytes]]:
