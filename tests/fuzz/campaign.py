@@ -10,8 +10,8 @@
   each target ``S`` seconds instead. The budget is libFuzzer's ``-max_total_time``; start-up and
   the merge come on top (a few seconds per target).
 * ``--rss-limit-mb`` (default 512) is libFuzzer's ``-rss_limit_mb``: a target whose process grows
-  past it stops with an ``oom`` finding. A harness process needs 60–110 MB; a decoder that keeps
-  every rejected input (issue 10) passes 512 MB within seconds.
+  past it stops with an ``oom`` finding. A harness process stays at about 65 MB; a decoder
+  that keeps every rejected input (issue 10) passes 512 MB within about 20 seconds.
 * Each target's working corpus is ``tests/fuzz/work/TARGET/`` (ignored by git), seeded with the
   target's valid inputs; the committed corpus ``tests/fuzz/corpus/`` is read as seeds too.
 * Findings (an exception outside the contract, a hang over 10 s, the memory limit) are written
