@@ -3,22 +3,45 @@
 ``blindpost demo`` runs the most complete real flow that exists; ``blindpost vectors generate``
 rewrites ``vectors/`` deterministically; ``blindpost vectors verify [--json]`` checks every suite
 against this implementation and exits non-zero on any failure.
+
+Errors of the environment are handled here, in :func:`main`, and nowhere else: a path that cannot
+be read or written is one line on standard error naming it (exit status 2), a suite file that is
+not a suite is a failed verification with the reason and its JSON path (exit status 1), and a
+reader that closes standard output early (``blindpost demo | head -1``) ends the command quietly
+(exit status 141, 128 + SIGPIPE, as the shell reports for a program killed by it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from . import kat
 
-__all__ = ["main"]
+__all__ = ["EXIT_BROKEN_PIPE", "EXIT_ENVIRONMENT", "EXIT_FAILED", "EXIT_OK", "main"]
 
 DEFAULT_VECTORS_DIR = Path("vectors")
+
+#: Exit statuses (also in ``blindpost --help``).
+EXIT_OK: Final = 0
+#: A vector failed verification (including a suite file that is not a suite).
+EXIT_FAILED: Final = 1
+#: Bad arguments (argparse's own status) or an environment error: a path that cannot be
+#: created, read or written.
+EXIT_ENVIRONMENT: Final = 2
+#: Standard output was closed by its reader (128 + SIGPIPE).
+EXIT_BROKEN_PIPE: Final = 141
+
+_EPILOG = (
+    f"exit status: {EXIT_OK} success; {EXIT_FAILED} a vector failed verification (a suite file "
+    f"that is not a suite included); {EXIT_ENVIRONMENT} bad arguments, or a path that cannot be "
+    f"created, read or written; {EXIT_BROKEN_PIPE} standard output closed early (broken pipe)."
+)
 
 
 def _suite_path(directory: Path, name: str) -> Path:
@@ -46,13 +69,18 @@ def _verify(directory: Path, as_json: bool, only: Sequence[str] | None) -> int:
         path = _suite_path(directory, name)
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
+            # ValueError: not UTF-8 or not JSON; RecursionError: nested deeper than the parser
+            # goes. A suite file is untrusted input, so each is a failed verification.
+            reason = "JSON nested too deeply" if isinstance(exc, RecursionError) else exc
             report[name] = {"valid": 0, "invalid": 0, "failed": 1}
-            failures.append(f"{name}: cannot read {path}: {exc}")
+            failures.append(f"{name}: cannot read {path}: {reason}")
             continue
-        result = kat.verify_suite(document)
+        result = kat.verify_suite(document, expected=name)
         report[name] = {"valid": result.valid, "invalid": result.invalid, "failed": result.failed}
-        failures.extend(f"{name}/{case_id}: {reason}" for case_id, reason in result.failures)
+        for case_id, reason in result.failures:
+            where = f"{name}: {path}" if case_id == "<document>" else f"{name}/{case_id}"
+            failures.append(f"{where}: {reason}")
     if as_json:
         print(json.dumps({"suites": report}, indent=2))
     else:
@@ -90,7 +118,9 @@ def _why_blind(block: int) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="blindpost", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="blindpost", description=__doc__.split("\n")[0], epilog=_EPILOG
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="run a real flow end to end and show what servers saw")
     why = commands.add_parser(
@@ -110,9 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``blindpost`` console script."""
-    args = _parser().parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _demo()
     if args.command == "why-blind":
@@ -120,6 +148,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.action == "generate":
         return _generate(args.dir, args.suite)
     return _verify(args.dir, args.json, args.suite)
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's last flush of the
+    closed pipe raises nothing (the recipe of the Python documentation, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (captured in tests): nothing to flush
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``blindpost`` console script; returns the exit status.
+
+    The one place where environment errors become a line on standard error and a status (see
+    the module docstring): no traceback for a path that cannot be created, read or written, or
+    for a reader that closed standard output.
+    """
+    args = _parser().parse_args(argv)
+    command = " ".join(filter(None, (args.command, getattr(args, "action", None))))
+    try:
+        status = _run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"blindpost {command}: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

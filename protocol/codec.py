@@ -587,10 +587,17 @@ class Field:
 
 
 class _Miss(Exception):
-    """The fast path does not accept this input (the generic decoder decides)."""
+    """The fast path does not accept this input (the generic decoder decides).
 
+    Always raised as the class (``raise _Miss``), so every miss gets a fresh instance that dies
+    with its ``except`` clause. A shared, pre-allocated instance would be a leak: each raise
+    prepends the raising frames to its ``__traceback__``, and those frames hold the hostile
+    input, so every rejected message would stay in memory for the life of the process. The
+    accepting path raises nothing, so this costs nothing on valid input.
+    """
 
-_MISS: Final = _Miss()
+    __slots__ = ()
+
 
 #: ``(data, pos, depth) -> (value, next_pos)``; raises :class:`_Miss` (or ``IndexError``).
 #: ``depth`` is the nesting level a container at ``pos`` would have (spec §2.3).
@@ -611,19 +618,19 @@ def _read_arg(data: bytes, pos: int, major: int) -> tuple[int, int]:
     """The argument of the head at ``pos`` if it has major type ``major`` and shortest form."""
     ib = data[pos]
     if ib >> 5 != major:
-        raise _MISS
+        raise _Miss
     ai = ib & 0x1F
     if ai < 24:
         return ai, pos + 1
     width = _ARG_WIDTH.get(ai)
     if width is None:
-        raise _MISS
+        raise _Miss
     end = pos + 1 + width
     if end > len(data):
-        raise _MISS
+        raise _Miss
     arg = int.from_bytes(data[pos + 1 : end], "big")
     if arg < _ARG_MIN[ai]:
-        raise _MISS
+        raise _Miss
     return arg, end
 
 
@@ -632,7 +639,7 @@ def _bytes_reader(min_len: int, max_len: int) -> _Reader:
         length, pos = _read_arg(data, pos, 2)
         end = pos + length
         if end > len(data) or not min_len <= length <= max_len:
-            raise _MISS
+            raise _Miss
         return data[pos:end], end
 
     return read
@@ -642,7 +649,7 @@ def _uint_reader(min_value: int, max_value: int) -> _Reader:
     def read(data: bytes, pos: int, depth: int) -> tuple[object, int]:
         value, pos = _read_arg(data, pos, 0)
         if not min_value <= value <= max_value:
-            raise _MISS
+            raise _Miss
         return value, pos
 
     return read
@@ -653,11 +660,11 @@ def _text_reader(min_len: int, max_len: int) -> _Reader:
         length, pos = _read_arg(data, pos, 3)
         end = pos + length
         if end > len(data) or not min_len <= length <= max_len:
-            raise _MISS
+            raise _Miss
         try:
             return data[pos:end].decode("utf-8"), end
         except UnicodeDecodeError:
-            raise _MISS from None
+            raise _Miss from None
 
     return read
 
@@ -668,7 +675,7 @@ def _bool_reader(data: bytes, pos: int, depth: int) -> tuple[object, int]:
         return True, pos + 1
     if ib == 0xF4:
         return False, pos + 1
-    raise _MISS
+    raise _Miss
 
 
 def _list_reader(item: Kind, min_count: int, max_count: int) -> _Reader | None:
@@ -678,10 +685,10 @@ def _list_reader(item: Kind, min_count: int, max_count: int) -> _Reader | None:
 
     def read(data: bytes, pos: int, depth: int) -> tuple[object, int]:
         if depth > MAX_DEPTH:
-            raise _MISS
+            raise _Miss
         count, pos = _read_arg(data, pos, 4)
         if not min_count <= count <= max_count:
-            raise _MISS
+            raise _Miss
         items = []
         for _ in range(count):
             value, pos = read_item(data, pos, depth + 1)
@@ -746,7 +753,7 @@ def _message_reader(
     def read(data: bytes, pos: int, depth: int) -> tuple[object, int]:
         left = openings.get(data[pos : pos + skip])
         if left is None or depth > MAX_DEPTH:
-            raise _MISS
+            raise _Miss
         pos += skip
         instance = new(cls)
         value: object
@@ -756,7 +763,7 @@ def _message_reader(
                 if reader is None:
                     end = pos + length
                     if end > len(data):
-                        raise _MISS
+                        raise _Miss
                     value = data[pos:end]
                     pos = end
                 else:
@@ -765,10 +772,10 @@ def _message_reader(
             elif optional:
                 value = None
             else:
-                raise _MISS
+                raise _Miss
             set_attribute(instance, name, value)
         if left:
-            raise _MISS
+            raise _Miss
         instance._check()
         return instance, pos
 

@@ -36,6 +36,7 @@ from .ratelimit import RateLimit, RateLimiter, check_credential
 __all__ = [
     "BUCKET_CAPACITY",
     "DEFAULT_REGISTRATION_RATE",
+    "DIRECTORY_CAPACITY",
     "DIRECTORY_VERSION",
     "FRESHNESS_WINDOW",
     "LOOKUP_RESPONSE_SIZE",
@@ -85,6 +86,9 @@ FRESHNESS_WINDOW: Final = 300
 LOOKUP_RESPONSE_SIZE: Final = 18_688
 #: Spec §8.6.1: 10 registrations at once, then one every 8640 s (10 a day) per credential.
 DEFAULT_REGISTRATION_RATE: Final = RateLimit(capacity=10, refill_interval=8640)
+#: Spec §1.6, §8.6.1: the default bound on stored registrations, and on replay records
+#: (the last accepted timestamp of each (token, identity)); ``Directory(capacity=…)``.
+DIRECTORY_CAPACITY: Final = 1_000_000
 
 _MAX_TIME: Final = 2**64 - 1
 #: Spec §8.6.1, §8.6.2: signed directory times are uint32 (until 2106-02-07), so that every
@@ -353,9 +357,22 @@ class DirectorySnapshot:
 class Directory:
     """Spec §8.6: the directory, sans-I/O. Every method takes ``now``; none reads a clock."""
 
-    __slots__ = ("_entries", "_last_seen", "_limiter", "_order", "_prefix_bits", "_times")
+    __slots__ = (
+        "_capacity",
+        "_entries",
+        "_last_seen",
+        "_limiter",
+        "_order",
+        "_prefix_bits",
+        "_times",
+    )
 
-    def __init__(self, *, rate: RateLimit = DEFAULT_REGISTRATION_RATE) -> None:
+    def __init__(
+        self, *, rate: RateLimit = DEFAULT_REGISTRATION_RATE, capacity: int = DIRECTORY_CAPACITY
+    ) -> None:
+        if type(capacity) is not int or capacity < 1:
+            raise UsageError("usage.bad_argument", "capacity must be an int >= 1")
+        self._capacity = capacity
         self._entries: dict[_Key, Registration] = {}
         self._order: list[_Key] = []
         #: ``registered_at`` of every stored registration, ascending: counts the live ones.
@@ -414,7 +431,9 @@ class Directory:
         Order: credential and decoding (``decode.*``) → identity binding and signature
         (``auth.failed``) → freshness (``state.stale``) → rate limit (``state.rate_limited``)
         → per-token limit (``state.token_full``) → bucket capacity at the prefix length the
-        directory will have after this registration (``state.bucket_full``).
+        directory will have after this registration (``state.bucket_full``) → the directory's
+        own capacity, for a (token, identity) it holds no registration or replay record of
+        (``state.directory_full``; :meth:`prune` frees expired ones).
         """
         _check_now(now)
         check_credential(credential)
@@ -441,6 +460,10 @@ class Directory:
         ]
         if len(neighbours) >= BUCKET_CAPACITY:
             raise StateError("state.bucket_full", "every page of this bucket is full")
+        if (existing is None and len(self._entries) >= self._capacity) or (
+            key not in self._last_seen and len(self._last_seen) >= self._capacity
+        ):
+            raise StateError("state.directory_full", "the directory holds its most records")
         # commit
         if existing is None:
             bisect.insort(self._order, key)

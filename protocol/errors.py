@@ -216,6 +216,11 @@ CODES: Final[dict[str, tuple[type[ProtocolError], str]]] = {
         StateError,
         "a directory lookup with a prefix length other than the directory's current one",
     ),
+    "state.directory_full": (
+        StateError,
+        "a registration of a new identity for a token when the directory holds its most "
+        "registrations or replay records",
+    ),
     # --- usage ---
     "usage.bad_argument": (UsageError, "an argument of the wrong length, type or range"),
     "usage.export_only": (UsageError, "seal or open on an HPKE export-only context"),

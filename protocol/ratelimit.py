@@ -33,6 +33,7 @@ from .errors import DecodeError, StateError, UsageError
 
 __all__ = [
     "MAX_CREDENTIAL_SIZE",
+    "MAX_TRACKED_CREDENTIALS",
     "Bucket",
     "RateLimit",
     "RateLimiter",
@@ -41,6 +42,8 @@ __all__ = [
 
 #: Spec §8.5.3: a credential is 1 to 64 bytes.
 MAX_CREDENTIAL_SIZE: Final = 64
+#: Spec §1.6, §8.5.3: the default bound on credentials with a non-full bucket tracked at once.
+MAX_TRACKED_CREDENTIALS: Final = 1_000_000
 
 
 def check_credential(credential: bytes) -> None:
@@ -57,8 +60,8 @@ class RateLimit:
     capacity: int
     #: Seconds per regained token.
     refill_interval: int
-    #: Most credentials with a non-full bucket tracked at once.
-    max_tracked: int = 1_000_000
+    #: Most credentials with a non-full bucket tracked at once (spec §1.6).
+    max_tracked: int = MAX_TRACKED_CREDENTIALS
 
     def __post_init__(self) -> None:
         for name in ("capacity", "refill_interval", "max_tracked"):
@@ -97,13 +100,17 @@ class RateLimiter:
     monitoring and for tests that compare state before and after a refused operation.
     """
 
-    __slots__ = ("_buckets", "_limit")
+    __slots__ = ("_buckets", "_full_from", "_limit")
 
     def __init__(self, limit: RateLimit) -> None:
         if not isinstance(limit, RateLimit):
             raise UsageError("usage.bad_argument", "limit must be a RateLimit")
         self._limit = limit
         self._buckets: dict[bytes, Bucket] = {}
+        #: No tracked bucket is full before this time (a lower bound, exact after a scan): at
+        #: the ``max_tracked`` bound a new credential is refused without looking at every
+        #: bucket, so a full table costs O(1) per refused request, not O(max_tracked).
+        self._full_from = 0
 
     @property
     def limit(self) -> RateLimit:
@@ -125,10 +132,9 @@ class RateLimiter:
         if type(now) is not int or now < 0:
             raise UsageError("usage.bad_argument", "now must be a non-negative int")
         old = self._buckets.get(credential)
-        if old is None and len(self._buckets) >= self._limit.max_tracked:
-            full = sum(1 for b in self._buckets.values() if self._is_full(b, now))
-            if len(self._buckets) - full >= self._limit.max_tracked:
-                raise StateError("state.rate_limited", "too many credentials tracked")
+        at_bound = old is None and len(self._buckets) >= self._limit.max_tracked
+        if at_bound and (now < self._full_from or not self._any_full(now)):
+            raise StateError("state.rate_limited", "too many credentials tracked")
         level = _level(old, self._limit, now)
         if level.tokens < cost:
             raise StateError("state.rate_limited", "token bucket empty")
@@ -139,10 +145,28 @@ class RateLimiter:
         if credential not in self._buckets and len(self._buckets) >= self._limit.max_tracked:
             for key in [k for k, b in self._buckets.items() if self._is_full(b, now)]:
                 del self._buckets[key]
+            self._full_from = min((self._full_at(b) for b in self._buckets.values()), default=0)
         self._buckets[credential] = bucket
+        self._full_from = min(self._full_from, self._full_at(bucket))
 
     def _is_full(self, bucket: Bucket, now: int) -> bool:
         return _level(bucket, self._limit, now).tokens == self._limit.capacity
+
+    def _full_at(self, bucket: Bucket) -> int:
+        """The first time at which ``bucket`` is full (spec §8.5.3 refill, solved for time)."""
+        missing = self._limit.capacity - bucket.tokens
+        return 0 if missing <= 0 else bucket.updated + missing * self._limit.refill_interval
+
+    def _any_full(self, now: int) -> bool:
+        """Whether a tracked bucket is full at ``now``; if none, tighten :attr:`_full_from`.
+
+        The bound is not part of the table (``snapshot`` does not show it), so refining it
+        here keeps :meth:`check` free of observable effects.
+        """
+        if any(self._is_full(b, now) for b in self._buckets.values()):
+            return True
+        self._full_from = min(self._full_at(b) for b in self._buckets.values())
+        return False
 
     def snapshot(self) -> tuple[tuple[bytes, int, int], ...]:
         """The table as ``(credential, tokens, updated)`` sorted by credential."""

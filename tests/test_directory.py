@@ -463,6 +463,33 @@ def test_renewal_of_a_live_registration_counts_once() -> None:
     assert len(directory) == TARGET_LOAD and directory.parameters().prefix_bits == 0
 
 
+def test_directory_capacity_bounds_registrations_and_replay_records() -> None:
+    # Spec §1.6, §8.6.1 step 7: a (token, identity) the directory holds nothing of is refused
+    # at capacity, registrations and replay records alike; what it holds can be renewed.
+    rate = RateLimit(capacity=100, refill_interval=1)
+    directory = Directory(rate=rate, capacity=2)
+    directory.register(b"c", ALICE.registration(token(1)), now=NOW)
+    directory.register(b"c", ALICE.registration(token(2)), now=NOW)
+    before = directory.snapshot()
+    assert code(lambda: directory.register(b"c", ALICE.registration(token(3)), now=NOW)) == (
+        "state.directory_full"
+    )
+    assert directory.snapshot() == before
+    directory.register(b"c", ALICE.registration(token(1), NOW + 1), now=NOW + 1)  # a renewal
+    # Unregistering keeps the replay record, so the freed slot is not yet free.
+    directory.unregister(ALICE.unregistration(token(2), NOW + 2), now=NOW + 2)
+    assert len(directory) == 1
+    assert code(
+        lambda: directory.register(b"c", BOB.registration(token(3), NOW + 2), now=NOW + 2)
+    ) == ("state.directory_full")
+    # Once the record is older than the freshness window, pruning forgets it.
+    later = NOW + 2 + FRESHNESS_WINDOW + 1
+    directory.prune(later)
+    directory.register(b"c", BOB.registration(token(3), later), now=later)
+    assert len(directory) == 2
+    assert code(lambda: Directory(capacity=0)) == "usage.bad_argument"
+
+
 def test_lookup_requests_never_carry_the_token() -> None:
     directory = Directory()
     directory._insert_unchecked(

@@ -304,6 +304,32 @@ def test_tracking_is_bounded_and_forgets_only_full_buckets() -> None:
     assert [c for c, _, _ in limiter.snapshot()] == [b"d"]
 
 
+def test_a_full_table_refuses_new_credentials_without_scanning_it_each_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Spec §1.6: at the max_tracked bound, refusing a new credential costs O(1), not one look at
+    # every tracked bucket (10^6 by default) per request.
+    limiter = RateLimiter(RateLimit(capacity=2, refill_interval=10, max_tracked=500))
+    for i in range(500):
+        cred = b"c%d" % i
+        limiter.commit(cred, limiter.check(cred, 1, 0), 0)
+    looks = 0
+    is_full = RateLimiter._is_full
+
+    def counting(self: RateLimiter, bucket: object, now: int) -> bool:
+        nonlocal looks
+        looks += 1
+        return is_full(self, bucket, now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RateLimiter, "_is_full", counting)
+    for i in range(200):
+        assert code(lambda i=i: limiter.check(b"new%d" % i, 1, 5)) == "state.rate_limited"
+    assert looks <= 500  # at most one scan
+    before = limiter.snapshot()
+    limiter.commit(b"late", limiter.check(b"late", 1, 10), 10)  # every bucket full again
+    assert len(limiter) == 1 and before != limiter.snapshot()
+
+
 def test_rate_limit_parameters_are_checked() -> None:
     assert code(lambda: RateLimit(0, 1)) == "usage.bad_argument"
     assert code(lambda: RateLimiter(RateLimit(1, 1)).check(b"c", 0, 0)) == "usage.bad_argument"

@@ -27,6 +27,7 @@ __all__ = [
     "ReplayRng",
     "SeededRng",
     "SuiteResult",
+    "check_suite_document",
     "expect_error",
     "generate_suite",
     "replay_rng",
@@ -113,19 +114,78 @@ class SuiteResult:
         return len(self.failures)
 
 
-def verify_suite(document: dict[str, Any]) -> SuiteResult:
-    """Check every case of a suite document against this implementation."""
-    result = SuiteResult()
+#: Spec vectors.md §1.2: the fields every case carries, with their JSON types.
+_CASE_FIELDS: Final = (("id", str, "a string"), ("comment", str, "a string"))
+
+
+def check_suite_document(document: object, expected: str | None = None) -> str | None:
+    """Spec vectors.md §1.1–§1.2: the first problem of a suite document's shape, or ``None``.
+
+    A suite file is untrusted input: before any case runs, this checks that the top level is an
+    object with a known ``suite`` (equal to ``expected`` when given), the supported
+    ``format_version``, a string ``generator`` and an array ``cases`` of objects, each with a
+    unique string ``id``, a string ``comment``, ``flags`` an array of strings, ``result``
+    ``"valid"`` or ``"invalid"``, and ``error`` a string for an invalid case and ``null`` for a
+    valid one. The problem is reported with its JSON path, as in ``$.cases[3].id: expected a
+    string``.
+    """
+    if type(document) is not dict:
+        return "$: expected an object"
     name = document.get("suite")
+    if type(name) is not str:
+        return "$.suite: expected a string"
     if name not in SUITES:
-        result.failures.append(("<header>", f"unknown suite {name!r}"))
+        return f"$.suite: unknown suite {name!r}"
+    if expected is not None and name != expected:
+        return f"$.suite: expected {expected!r}, found {name!r}"
+    version = document.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:
+        return f"$.format_version: expected {FORMAT_VERSION}"
+    if type(document.get("generator")) is not str:
+        return "$.generator: expected a string"
+    cases = document.get("cases")
+    if type(cases) is not list:
+        return "$.cases: expected an array"
+    seen: set[str] = set()
+    for i, case in enumerate(cases):
+        where = f"$.cases[{i}]"
+        if type(case) is not dict:
+            return f"{where}: expected an object"
+        for key, kind, what in _CASE_FIELDS:
+            if type(case.get(key)) is not kind:
+                return f"{where}.{key}: expected {what}"
+        flags = case.get("flags")
+        if type(flags) is not list or not all(type(f) is str for f in flags):
+            return f"{where}.flags: expected an array of strings"
+        result = case.get("result")
+        if result not in ("valid", "invalid"):
+            return f'{where}.result: expected "valid" or "invalid"'
+        error = case.get("error")
+        if result == "invalid" and type(error) is not str:
+            return f"{where}.error: expected a string (the error code of an invalid case)"
+        if result == "valid" and error is not None:
+            return f"{where}.error: expected null for a valid case"
+        if case["id"] in seen:
+            return f"{where}.id: duplicate id {case['id']!r}"
+        seen.add(case["id"])
+    return None
+
+
+def verify_suite(document: object, expected: str | None = None) -> SuiteResult:
+    """Check every case of a suite document against this implementation.
+
+    A document whose shape is wrong (:func:`check_suite_document`) is one failure, named
+    ``<document>`` with the problem and its JSON path; no case runs.
+    """
+    result = SuiteResult()
+    problem = check_suite_document(document, expected)
+    if problem is not None:
+        result.failures.append(("<document>", problem))
         return result
-    if document.get("format_version") != FORMAT_VERSION:
-        result.failures.append(("<header>", "unsupported format_version"))
-        return result
-    module = _module(name)
-    for case in document.get("cases", []):
-        case_id = str(case.get("id", "<no id>"))
+    assert type(document) is dict  # checked above
+    module = _module(document["suite"])
+    for case in document["cases"]:
+        case_id = case["id"]
         if case.get("result") == "valid":
             result.valid += 1
         else:
