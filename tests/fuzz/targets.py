@@ -60,6 +60,20 @@ from protocol.directory import (
     lookup_request,
     read_lookup_response,
 )
+from protocol.envelope import (
+    Content,
+    ConversationMailbox,
+    Envelope,
+    FirstContactBundle,
+    FirstContactInner,
+    FirstContactKey,
+    FirstContactKeys,
+    MailboxGrant,
+    _seal_first_contact_with,
+    open_first_contact,
+    open_session,
+    seal_session,
+)
 from protocol.errors import AuthenticationError, DecodeError, StateError
 from protocol.evaluator import (
     EvaluationRequest,
@@ -255,6 +269,60 @@ def _session_pair(label: str) -> tuple[Session, Session, list[bytes]]:
     return started.session, responded.session, messages
 
 
+@dataclass
+class _FirstContactWorld:
+    """Spec §9: Bob's stores, a first contact from Alice to them, and the sessions it made."""
+
+    keys: FirstContactKeys
+    store: PrekeyStore
+    bundle: FirstContactBundle
+    envelope: bytes
+    inner: bytes
+    content: bytes
+    alice: Session
+    bob: Session
+    session_envelopes: list[bytes]
+
+
+def _first_contact_world(label: str) -> _FirstContactWorld:
+    """A first contact with every draw seeded (ML-KEM included), so that every process builds
+    the same bytes; then Bob answers twice through session envelopes."""
+    alice, bob = _identities()
+    rng = _rng(label)
+    store, _ = PrekeyStore.create(bob, now=NOW, rng=rng, batch=1)
+    keys = FirstContactKeys(bob)
+    keys.maintain(now=NOW, rng=rng)
+    base = store.bundle()
+    epoch = keys.epochs()[0]
+    bundle = FirstContactBundle(
+        base.identity, base.signed_prekey, base.one_time_prekey, keys.public(epoch)
+    )
+    mailbox = ConversationMailbox.generate(rng)
+    content = Content(b"first", mailbox.grant(1)).to_bytes()
+    shared, ciphertext = encapsulate_deterministic(bundle.kem_prekey.public_key, rng(32))
+    sealed, inner = _seal_first_contact_with(
+        alice, bundle, rng(32), content, 3600, X25519KeyPair(rng(32)), shared, ciphertext, rng
+    )
+    opened = open_first_contact(sealed.envelope, epoch=epoch, keys=keys, prekeys=store, rng=rng)
+    answers = [
+        seal_session(
+            opened.session, mailbox.mailbox_id, Content(b"answer %d" % i).to_bytes(), ttl=3600
+        )
+        for i in range(2)
+    ]
+    return _FirstContactWorld(
+        keys,
+        store,
+        bundle,
+        sealed.envelope,
+        inner,
+        content,
+        sealed.session,
+        opened.session,
+        answers,
+    )
+
+
 def _evaluation() -> tuple[Evaluator, bytes, Callable[[], tuple[object, bytes]]]:
     rng = _rng("evaluator")
     evaluator = Evaluator(OprfKeyPair.derive(b"\x01" * 32, 7), now=NOW)
@@ -327,6 +395,9 @@ def _decoder_seeds() -> dict[str, list[bytes]]:
     header, toy = _toy_seeds()
     scannable = SafetyNumber.of(alice.public, bob.public).scannable()
     chains = state.previous_chains
+    first = _first_contact_world("decoder-first-contact")
+    grant = Content.from_bytes(first.content).grant
+    assert grant is not None
     return {
         "codec.decode": [header, toy, registration, b"\x80", b"\xa0", b"\x01"],
         "toy.header": [header],
@@ -357,6 +428,12 @@ def _decoder_seeds() -> dict[str, list[bytes]]:
         "ratchet.session_state": [state.to_bytes()],
         "ratchet.session_state_v0": old_states,
         "ratchet.load_state": [state.to_bytes(), *old_states],
+        "envelope.envelope": [first.envelope, *first.session_envelopes],
+        "envelope.first_contact_key": [first.bundle.first_contact_key.to_bytes()],
+        "envelope.first_contact_bundle": [first.bundle.to_bytes()],
+        "envelope.first_contact_inner": [first.inner],
+        "envelope.content": [first.content, Content().to_bytes()],
+        "envelope.mailbox_grant": [grant.to_bytes()],
     }
 
 
@@ -408,6 +485,13 @@ def _decoders() -> Iterable[tuple[str, Target]]:
     yield _decoder("ratchet.session_state", SessionState.from_bytes)
     yield _decoder("ratchet.session_state_v0", SessionStateV0.from_bytes)
     yield _decoder("ratchet.load_state", load_state)
+    # Spec §9: envelopes and what their bodies carry.
+    yield _decoder("envelope.envelope", Envelope.from_bytes)
+    yield _decoder("envelope.first_contact_key", FirstContactKey.from_bytes)
+    yield _decoder("envelope.first_contact_bundle", FirstContactBundle.from_bytes)
+    yield _decoder("envelope.first_contact_inner", FirstContactInner.from_bytes)
+    yield _decoder("envelope.content", Content.from_bytes)
+    yield _decoder("envelope.mailbox_grant", MailboxGrant.from_bytes)
 
 
 # --- entry points ------------------------------------------------------------------------------
@@ -556,6 +640,30 @@ def _hpke_open() -> tuple[Run, list[bytes]]:
     return run, [enc + ct]
 
 
+def _open_first_contact() -> tuple[Run, list[bytes]]:
+    """Spec §9.4.3: the owner of a routing ID opens a first contact (its stores persist)."""
+    world = _first_contact_world("open-first-contact")
+    rng = _rng("open-first-contact-entry")
+    epoch = world.keys.epochs()[0]
+
+    def run(data: bytes) -> object:
+        return open_first_contact(data, epoch=epoch, keys=world.keys, prekeys=world.store, rng=rng)
+
+    return run, [world.envelope]
+
+
+def _open_session() -> tuple[Run, list[bytes]]:
+    """Spec §9.5: a session envelope opened by its recipient (the same state every time)."""
+    world = _first_contact_world("open-session")
+    snapshot = world.alice.snapshot()
+    rng = _rng("open-session-entry")
+
+    def run(data: bytes) -> object:
+        return open_session(data, Session.restore(snapshot, rng=rng))
+
+    return run, world.session_envelopes
+
+
 def _entries() -> Iterable[tuple[str, Target]]:
     table: list[tuple[str, Callable[[], tuple[Run, list[bytes]]]]] = [
         ("evaluator.evaluate", _evaluate),
@@ -573,6 +681,8 @@ def _entries() -> Iterable[tuple[str, Target]]:
         ("ratchet.restore", _restore),
         ("safety.compare_scanned", _compare_scanned),
         ("hpke.open_base", _hpke_open),
+        ("envelope.open_first_contact", _open_first_contact),
+        ("envelope.open_session", _open_session),
     ]
     for name, make in table:
         yield name, Target(name, "entry", (make.__doc__ or name).strip(), make)
