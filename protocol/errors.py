@@ -197,8 +197,8 @@ CODES: Final[dict[str, tuple[type[ProtocolError], str]]] = {
     ),
     "state.stale": (
         StateError,
-        "a signed directory operation whose timestamp is outside the freshness window or not"
-        " later than the last one accepted for the same registration",
+        "a signed operation whose time is outside its freshness window (directory, relay owner"
+        " proof, deposit capability), or a directory operation not later than the last accepted",
     ),
     "state.not_registered": (
         StateError,
@@ -220,6 +220,31 @@ CODES: Final[dict[str, tuple[type[ProtocolError], str]]] = {
         StateError,
         "a registration of a new identity for a token when the directory holds its most "
         "registrations or replay records",
+    ),
+    # --- state: relay (spec §10) ---
+    "state.unknown_mailbox": (
+        StateError,
+        "an owner operation on a mailbox the relay does not hold, or a bundle request for an"
+        " address that hosts none",
+    ),
+    "state.relay_full": (StateError, "a new mailbox at a relay that holds its most mailboxes"),
+    "state.quota_count": (
+        StateError,
+        "a deposit to a mailbox that holds its most envelopes, or one-time prekeys beyond the"
+        " pool's bound",
+    ),
+    "state.quota_bytes": (StateError, "a deposit to a mailbox that holds its most bytes"),
+    "state.pow_required": (
+        StateError,
+        "a deposit to a first-contact mailbox without proof of work",
+    ),
+    "state.pow_stale": (
+        StateError,
+        "a proof of work under a seed that is neither the relay's current nor its previous one",
+    ),
+    "state.pow_insufficient": (
+        StateError,
+        "a proof of work whose hash does not meet the mailbox's effort",
     ),
     # --- usage ---
     "usage.bad_argument": (UsageError, "an argument of the wrong length, type or range"),

@@ -83,3 +83,12 @@ LABEL_FIRST_CONTACT_SEAL: Final = _label("first-contact-seal")
 LABEL_FIRST_CONTACT_PSK: Final = _label("first-contact-psk")
 #: Hash prefix of an envelope id (spec §9.2).
 LABEL_ENVELOPE_ID: Final = _label("envelope-id")
+
+# --- Relay (spec §10) ---
+
+#: Hash prefix of an owner proof's Fiat–Shamir challenge (spec §10.2).
+LABEL_OWNER_PROOF: Final = _label("owner-proof")
+#: Ed25519 signature context of a deposit to a conversation mailbox (spec §10.5).
+LABEL_DEPOSIT: Final = _label("deposit")
+#: Hash prefix of a first-contact deposit's proof of work (spec §10.6).
+LABEL_POW: Final = _label("proof-of-work")

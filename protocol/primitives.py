@@ -103,6 +103,7 @@ __all__ = [
     "mlkem768_encapsulate",
     "mlkem768_public_key",
     "random_bytes",
+    "ristretto255_schnorr_check",
     "sha256",
     "sha512",
     "system_rng",
@@ -963,6 +964,35 @@ class Scalar:
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Scalar is immutable")
+
+
+def ristretto255_schnorr_check(
+    public_key: bytes, commitment: bytes, challenge: bytes, response: bytes
+) -> None:
+    """Spec §10.2: ``response · B == commitment + challenge · public_key`` in ristretto255.
+
+    ``commitment`` must already be a decoded :class:`Element` encoding and ``challenge`` and
+    ``response`` reduced scalars (the caller decoded them); ``public_key`` may be anything of 32
+    bytes — one that is not a canonical non-identity element fails like a wrong proof. Every
+    failure is ``auth.failed``. Public values only: the comparison need not be constant time,
+    but is. Three group operations and no decoding of the result, through rbcl directly.
+    """
+    if (
+        len(public_key) != RISTRETTO255_ELEMENT_SIZE
+        or public_key[31] & 0x80
+        or not _rbcl.crypto_core_ristretto255_is_valid_point(public_key)
+        or _hmac.compare_digest(public_key, _ZERO32)
+    ):
+        raise AuthenticationError()
+    try:
+        left = _rbcl.crypto_scalarmult_ristretto255_base(response)
+        right = _rbcl.crypto_core_ristretto255_add(
+            commitment, _rbcl.crypto_scalarmult_ristretto255(challenge, public_key)
+        )
+    except RuntimeError:  # a zero scalar or an identity result: no valid proof gives either
+        raise AuthenticationError() from None
+    if not _hmac.compare_digest(left, right):
+        raise AuthenticationError()
 
 
 class Element:
