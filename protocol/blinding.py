@@ -387,6 +387,12 @@ class MailboxKeyPair(Secret):
         return self._m.to_bytes()
 
     @property
+    def secret(self) -> Scalar:
+        """``m`` as an opaque scalar (its ``repr`` is redacted): the key of an owner proof for
+        a conversation mailbox (spec §10.2); a routing ID's is :meth:`epoch_secret`."""
+        return self._m
+
+    @property
     def public_key(self) -> bytes:
         """``M``, the 32-byte element registered in the directory."""
         return self._public

@@ -59,6 +59,7 @@ from .primitives import (
     X25519_KEY_SIZE,
     Ed25519KeyPair,
     Rng,
+    Scalar,
     X25519KeyPair,
     mlkem768_encapsulate,
     random_bytes,
@@ -414,8 +415,13 @@ class ConversationMailbox(Secret):
 
     @property
     def owner_key(self) -> MailboxKeyPair:
-        """The key with which the owner proves possession to the relay (§10)."""
+        """The key pair of the mailbox ID."""
         return self._owner
+
+    @property
+    def owner_secret(self) -> Scalar:
+        """``k``, with which the owner proves possession to the relay (§10.2)."""
+        return self._owner.secret
 
     @property
     def deposit_public_key(self) -> bytes:

@@ -70,6 +70,7 @@ from protocol.envelope import (
     FirstContactKeys,
     MailboxGrant,
     _seal_first_contact_with,
+    envelope_id,
     open_first_contact,
     open_session,
     seal_session,
@@ -96,7 +97,7 @@ from protocol.keys import (
     SignedPrekey,
 )
 from protocol.oprf import Proof
-from protocol.primitives import X25519KeyPair
+from protocol.primitives import Element, Scalar, X25519KeyPair
 from protocol.ratchet import (
     Limits,
     PreviousChain,
@@ -108,6 +109,31 @@ from protocol.ratchet import (
     SessionStateV0,
     load_state,
     parse_message,
+)
+from protocol.relay import (
+    FETCH_OP,
+    KIND_FIRST_CONTACT,
+    MIN_EFFORT,
+    OPEN_OP,
+    PUBLISH_OP,
+    AckBody,
+    AckResponse,
+    BundleRequest,
+    BundleResponse,
+    DeleteBody,
+    Deposit,
+    DepositResponse,
+    Done,
+    FetchBody,
+    FetchResponse,
+    MemoryStore,
+    OpenBody,
+    OwnerRequest,
+    PublishBody,
+    Relay,
+    StoredEnvelope,
+    owner_request,
+    solve_pow,
 )
 from protocol.safety import SafetyNumber, ScannableSafetyNumber, compare_scanned
 
@@ -323,6 +349,55 @@ def _first_contact_world(label: str) -> _FirstContactWorld:
     )
 
 
+_RELAY_ID = bytes(range(32))
+
+
+@dataclass
+class _RelayWorld:
+    """Spec §10: a relay with Bob's routing-ID mailbox and hosted bundle, and valid requests."""
+
+    relay: Relay
+    owner_requests: list[bytes]
+    bundle_request: bytes
+    bundle_response: bytes
+    deposit: bytes
+    fetch_response: bytes
+
+
+def _relay_world(label: str) -> _RelayWorld:
+    rng = _rng(label)
+    relay = Relay(MemoryStore(), _RELAY_ID)
+    relay.maintain(now=NOW, rng=rng)
+    first = _first_contact_world(label)
+    secret = Scalar.random(rng)
+    address = Element.base_mul(secret).to_bytes()
+
+    def owner(op: int, body: Message) -> bytes:
+        return owner_request(secret, relay_id=_RELAY_ID, op=op, body=body, time=NOW, rng=rng)
+
+    opened = owner(OPEN_OP, OpenBody(KIND_FIRST_CONTACT, MIN_EFFORT))
+    relay.owner(opened, now=NOW)
+    hosted = first.bundle
+    published = owner(PUBLISH_OP, PublishBody(
+        FirstContactBundle(hosted.identity, hosted.signed_prekey, None, hosted.first_contact_key),
+        () if hosted.one_time_prekey is None else (hosted.one_time_prekey,),
+    ))  # fmt: skip
+    relay.owner(published, now=NOW)
+    bundle_request = BundleRequest(address).to_bytes()
+    bundle_response = relay.bundle(bundle_request, now=NOW)
+    seed = BundleResponse.from_bytes(bundle_response).seed
+    envelope = first.envelope[:1] + address + first.envelope[33:]
+    nonce = solve_pow(seed, address, envelope_id(envelope), MIN_EFFORT, rng=rng)
+    deposit = Deposit(envelope, seed, nonce).to_bytes()
+    relay.deposit(deposit, now=NOW)
+    fetch = owner(FETCH_OP, FetchBody(10))
+    fetch_response = relay.owner(fetch, now=NOW)
+    return _RelayWorld(
+        relay, [opened, published, fetch], bundle_request, bundle_response, deposit,
+        fetch_response,
+    )  # fmt: skip
+
+
 def _evaluation() -> tuple[Evaluator, bytes, Callable[[], tuple[object, bytes]]]:
     rng = _rng("evaluator")
     evaluator = Evaluator(OprfKeyPair.derive(b"\x01" * 32, 7), now=NOW)
@@ -398,6 +473,9 @@ def _decoder_seeds() -> dict[str, list[bytes]]:
     first = _first_contact_world("decoder-first-contact")
     grant = Content.from_bytes(first.content).grant
     assert grant is not None
+    relay = _relay_world("decoder-relay")
+    owners = [OwnerRequest.from_bytes(r) for r in relay.owner_requests]
+    fetched = FetchResponse.from_bytes(relay.fetch_response)
     return {
         "codec.decode": [header, toy, registration, b"\x80", b"\xa0", b"\x01"],
         "toy.header": [header],
@@ -434,6 +512,20 @@ def _decoder_seeds() -> dict[str, list[bytes]]:
         "envelope.first_contact_inner": [first.inner],
         "envelope.content": [first.content, Content().to_bytes()],
         "envelope.mailbox_grant": [grant.to_bytes()],
+        "relay.owner_request": relay.owner_requests,
+        "relay.open_body": [owners[0].body],
+        "relay.publish_body": [owners[1].body],
+        "relay.fetch_body": [owners[2].body],
+        "relay.ack_body": [AckBody((bytes(16),)).to_bytes()],
+        "relay.delete_body": [DeleteBody().to_bytes()],
+        "relay.done": [Done().to_bytes()],
+        "relay.stored_envelope": [e.to_bytes() for e in fetched.envelopes],
+        "relay.fetch_response": [relay.fetch_response],
+        "relay.ack_response": [AckResponse(1).to_bytes()],
+        "relay.bundle_request": [relay.bundle_request],
+        "relay.bundle_response": [relay.bundle_response],
+        "relay.deposit_request": [relay.deposit],
+        "relay.deposit_response": [DepositResponse(bytes(16)).to_bytes()],
     }
 
 
@@ -492,6 +584,21 @@ def _decoders() -> Iterable[tuple[str, Target]]:
     yield _decoder("envelope.first_contact_inner", FirstContactInner.from_bytes)
     yield _decoder("envelope.content", Content.from_bytes)
     yield _decoder("envelope.mailbox_grant", MailboxGrant.from_bytes)
+    # Spec §10: the relay's requests and responses.
+    yield _decoder("relay.owner_request", OwnerRequest.from_bytes)
+    yield _decoder("relay.open_body", OpenBody.from_bytes)
+    yield _decoder("relay.publish_body", PublishBody.from_bytes)
+    yield _decoder("relay.fetch_body", FetchBody.from_bytes)
+    yield _decoder("relay.ack_body", AckBody.from_bytes)
+    yield _decoder("relay.delete_body", DeleteBody.from_bytes)
+    yield _decoder("relay.done", Done.from_bytes)
+    yield _decoder("relay.stored_envelope", StoredEnvelope.from_bytes)
+    yield _decoder("relay.fetch_response", FetchResponse.from_bytes)
+    yield _decoder("relay.ack_response", AckResponse.from_bytes)
+    yield _decoder("relay.bundle_request", BundleRequest.from_bytes)
+    yield _decoder("relay.bundle_response", BundleResponse.from_bytes)
+    yield _decoder("relay.deposit_request", Deposit.from_bytes)
+    yield _decoder("relay.deposit_response", DepositResponse.from_bytes)
 
 
 # --- entry points ------------------------------------------------------------------------------
@@ -664,6 +771,24 @@ def _open_session() -> tuple[Run, list[bytes]]:
     return run, world.session_envelopes
 
 
+def _relay_owner() -> tuple[Run, list[bytes]]:
+    """Spec §10.2–§10.3: the relay answers an owner operation (its store persists)."""
+    world = _relay_world("relay-owner")
+    return lambda data: world.relay.owner(data, now=NOW), world.owner_requests
+
+
+def _relay_bundle() -> tuple[Run, list[bytes]]:
+    """Spec §10.3: the relay hands out a hosted bundle to anyone."""
+    world = _relay_world("relay-bundle")
+    return lambda data: world.relay.bundle(data, now=NOW), [world.bundle_request]
+
+
+def _relay_deposit() -> tuple[Run, list[bytes]]:
+    """Spec §10.4–§10.6: the relay takes a deposit from anyone."""
+    world = _relay_world("relay-deposit")
+    return lambda data: world.relay.deposit(data, now=NOW), [world.deposit]
+
+
 def _entries() -> Iterable[tuple[str, Target]]:
     table: list[tuple[str, Callable[[], tuple[Run, list[bytes]]]]] = [
         ("evaluator.evaluate", _evaluate),
@@ -683,13 +808,25 @@ def _entries() -> Iterable[tuple[str, Target]]:
         ("hpke.open_base", _hpke_open),
         ("envelope.open_first_contact", _open_first_contact),
         ("envelope.open_session", _open_session),
+        ("relay.owner", _relay_owner),
+        ("relay.bundle", _relay_bundle),
+        ("relay.deposit", _relay_deposit),
     ]
     for name, make in table:
         yield name, Target(name, "entry", (make.__doc__ or name).strip(), make)
 
 
+def _all_targets() -> dict[str, Target]:
+    pairs = [*_decoders(), *_entries()]
+    names = [name for name, _target in pairs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:  # a repeated name would silently hide a target
+        raise AssertionError(f"target names used twice: {repeated}")
+    return dict(pairs)
+
+
 #: Every target by its stable name: decoders first, then entry points.
-TARGETS: dict[str, Target] = dict([*_decoders(), *_entries()])
+TARGETS: dict[str, Target] = _all_targets()
 
 
 # --- inputs ------------------------------------------------------------------------------------
