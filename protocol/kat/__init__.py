@@ -47,6 +47,7 @@ SUITES: Final[dict[str, str]] = {
     "ratchet": "ratchet",
     "state": "state",
     "envelope": "envelope",
+    "relay": "relay",
 }
 
 Case = dict[str, Any]
