@@ -21,9 +21,9 @@ the timed window. Before the rounds of a case the garbage collector runs once an
 objects are frozen (``gc.freeze``), so that a case's set-up (10,000 sessions) does not make the
 collector's full passes expensive for the others; collection stays enabled while timing.
 
-The targets of issues 3, 4, 5 and 12 are evaluated and printed as ``met`` / ``NOT met``; they are
-reported, never asserted. ``--profile CASE`` runs one subject of a case (Blindpost by default)
-under cProfile, timed part only, and prints the top functions by ``tottime``.
+The targets of issues 3, 4, 5, 12 and 13 are evaluated and printed as ``met`` / ``NOT met``;
+they are reported, never asserted. ``--profile CASE`` runs one subject of a case (Blindpost by
+default) under cProfile, timed part only, and prints the top functions by ``tottime``.
 
 Only the standard library, the project and the optional peers (``bench/peers.py``) are used.
 A case whose Blindpost module does not import yet is reported as skipped with the reason.
@@ -631,6 +631,119 @@ def _bp_first_contact() -> Split:
     return Split(lambda n: [world.fresh_bundle() for _ in range(n)], run)
 
 
+def _bp_pow_verify() -> Split:
+    """Spec §10.6: the relay's check of a first-contact proof of work (one hash, one compare)."""
+    relay = _blindpost("protocol.relay")
+    seed, address, identifier = os.urandom(32), os.urandom(32), os.urandom(16)
+    nonce = relay.solve_pow(seed, address, identifier, relay.MIN_EFFORT, rng=os.urandom)
+    value, valid = relay.pow_value, relay.pow_valid
+    if not valid(value(seed, address, identifier, nonce), relay.MIN_EFFORT):
+        raise Skip("Blindpost proof of work does not verify")
+    effort = relay.MIN_EFFORT
+    return repeat(lambda: valid(value(seed, address, identifier, nonce), effort))
+
+
+def _raw_pow_verify() -> Split:
+    """Floor of ``relay_pow_verify``: the same SHA-256 with hashlib and the comparison."""
+    import hashlib
+
+    data = os.urandom(26 + 32 + 32 + 16 + 16)
+    sha = hashlib.sha256
+    return repeat(lambda: int.from_bytes(sha(data).digest()[:4]) * 256 <= 2**32 - 1)
+
+
+def _owner_request(secret: Any, body: Any, relay_id: bytes) -> bytes:
+    relay = _blindpost("protocol.relay")
+    request: bytes = relay.owner_request(
+        secret, relay_id=relay_id, op=relay.FETCH_OP, body=body, time=1_780_531_200, rng=os.urandom
+    )
+    return request
+
+
+def _bp_owner_proof_verify() -> Split:
+    """Spec §10.2: the relay's check of an owner proof (challenge hash, then s·B = R + c·A)."""
+    relay = _blindpost("protocol.relay")
+    prim = _blindpost("protocol.primitives")
+    relay_id = os.urandom(32)
+    data = _owner_request(prim.Scalar.random(os.urandom), relay.FetchBody(10), relay_id)
+    request = relay.OwnerRequest.from_bytes(data)
+    check = relay.check_owner_proof
+    check(request, relay_id)
+    return repeat(lambda: check(request, relay_id))
+
+
+def _raw_owner_proof_floor() -> Split:
+    """Floor of ``relay_owner_proof_verify``: its ristretto255 operations on raw bytes with
+    rbcl — the address's validity check, a base multiplication, a variable-base
+    multiplication and an addition."""
+    import rbcl
+
+    s = rbcl.crypto_core_ristretto255_scalar_reduce(os.urandom(64))
+    c = rbcl.crypto_core_ristretto255_scalar_reduce(os.urandom(64))
+    a = rbcl.crypto_scalarmult_ristretto255_base(s)
+    r = rbcl.crypto_scalarmult_ristretto255_base(c)
+    valid = rbcl.crypto_core_ristretto255_is_valid_point
+    base = rbcl.crypto_scalarmult_ristretto255_base
+    mul, add = rbcl.crypto_scalarmult_ristretto255, rbcl.crypto_core_ristretto255_add
+
+    def ops() -> None:
+        valid(a)
+        base(s)
+        add(r, mul(c, a))
+
+    return repeat(ops)
+
+
+class _OwnerOracle:
+    """A relay with one open mailbox, and owner requests whose proof fails (spec §10.2)."""
+
+    def __init__(self) -> None:
+        relay = _blindpost("protocol.relay")
+        prim = _blindpost("protocol.primitives")
+        self.relay_id = os.urandom(32)
+        self.relay = relay.Relay(relay.MemoryStore(), self.relay_id)
+        self.relay.maintain(now=1_780_531_200, rng=os.urandom)
+        owner = prim.Scalar.random(os.urandom)
+        self.relay.owner(
+            relay.owner_request(owner, relay_id=self.relay_id, op=relay.OPEN_OP,
+                                body=relay.OpenBody(relay.KIND_FIRST_CONTACT),
+                                time=1_780_531_200, rng=os.urandom),
+            now=1_780_531_200,
+        )  # fmt: skip
+        self.open_address = prim.Element.base_mul(owner).to_bytes()
+        self.unknown_address = prim.Element.base_mul(prim.Scalar.random(os.urandom)).to_bytes()
+        forged = relay.OwnerRequest.from_bytes(
+            _owner_request(prim.Scalar.random(os.urandom), relay.FetchBody(10), self.relay_id)
+        )
+        self.forged = forged
+        self.request_type = relay.OwnerRequest
+
+    def at(self, address: bytes) -> Split:
+        f = self.forged
+        data = self.request_type(address, f.time, f.op, f.body, f.commitment, f.response).to_bytes()
+        owner = self.relay.owner
+        protocol_error = _blindpost("protocol.errors").ProtocolError
+
+        def attempt() -> None:
+            try:
+                owner(data, now=1_780_531_200)
+            except protocol_error:
+                return
+            raise Skip("a forged owner request was accepted")
+
+        attempt()
+        return repeat(attempt)
+
+
+_ORACLE: list[_OwnerOracle] = []
+
+
+def _oracle() -> _OwnerOracle:
+    if not _ORACLE:
+        _ORACLE.append(_OwnerOracle())
+    return _ORACLE[0]
+
+
 def _voprf_key() -> tuple[bytes, Any, Any, bytes]:
     oprf = _blindpost("protocol.oprf")
     seed = os.urandom(32)
@@ -1020,6 +1133,36 @@ def _cases() -> list[Case]:
                 "and a 912-byte AEAD seal + open (HPKE mode_psk)"
             ),
             targets=(Target(12, "floor", 1.1),),
+        )
+    )
+    cases.append(
+        Case(
+            name="relay_pow_verify",
+            what="relay: check a first-contact proof of work (SHA-256 of 122 bytes, compare)",
+            blindpost=_bp_pow_verify,
+            floor=_raw_pow_verify,
+            floor_what="hashlib SHA-256 of the same bytes and the comparison, inline",
+            targets=(Target(13, "us", 2.0),),
+        )
+    )
+    cases.append(
+        Case(
+            name="relay_owner_proof_verify",
+            what="relay: check an owner proof (challenge, then s·B == R + c·A)",
+            blindpost=_bp_owner_proof_verify,
+            floor=_raw_owner_proof_floor,
+            floor_what="its ristretto255 operations (rbcl): validity, base mul, mul, add",
+            targets=(Target(13, "floor", 1.1),),
+        )
+    )
+    cases.append(
+        Case(
+            name="relay_owner_unknown_vs_wrong_key",
+            what="relay: a forged owner request for an unopened address (spec §10.2: no oracle)",
+            blindpost=lambda: _oracle().at(_oracle().unknown_address),
+            floor=lambda: _oracle().at(_oracle().open_address),
+            floor_what="the same forged request for an open mailbox (a wrong key)",
+            targets=(Target(13, "floor", 1.05, note="the same answer in code and in time"),),
         )
     )
     cases.append(
