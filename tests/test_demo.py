@@ -11,13 +11,18 @@ def test_demo_runs_the_real_flow() -> None:
     lines: list[str] = []
     run(lines.append, rng=SeededRng(b"demo"), now=1_767_225_600)
     text = "\n".join(lines)
+    assert "Bob reads 'message 4'\n     Bob reads 'message 1'\n     Bob reads 'message 3'" in text
     assert "Bob knows:           +442079460958" in text
     assert "→ registered" in text and text.count("→ not registered") == 2
     assert "per-user key: refused with auth.failed" in text
-    assert "A bundle with one flipped signature bit: refused with auth.failed" in text
-    assert "Bob decrypts the first message: \"Hi Bob, it's Alice.\"" in text
-    assert "The same initial message replayed: refused with state.unknown_prekey" in text
-    assert "Message 4 delivered again: refused with state.replay" in text
+    assert "first-contact key is not signed by Bob: refused with auth.failed" in text
+    assert "opens the envelope: \"Hi Bob, it's Alice.\"" in text
+    assert "deposit replayed after Bob acknowledged it: refused with state.replay" in text
+    assert "envelope replayed to Bob's device: refused with state.unknown_prekey" in text
+    assert "'Hello Alice! Got it.'" in text
+    assert "Message 4 deposited again: refused with state.replay" in text
+    assert "Message 4 delivered to Bob's device again: refused with state.replay" in text
+    assert "   envelope           0 rows" in text
     assert "The genuine message 5 still decrypts: 'message 5'" in text
     assert "Loading it with another key: refused with auth.failed" in text
     assert "The restored session reads Alice's next message: 'still there?'" in text
