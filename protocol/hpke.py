@@ -492,13 +492,24 @@ def _verify_psk_inputs(mode: Mode, psk: bytes, psk_id: bytes) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Schedule:
-    """The values ``KeySchedule`` computes (the intermediates are kept for the RFC vectors)."""
+    """The values ``KeySchedule`` computes (the intermediates are kept for the RFC vectors).
 
+    ``exporter_secret`` is derived when first asked for: a context that never exports (every
+    single-shot seal and open) does not pay for it.
+    """
+
+    suite_id: bytes
     key_schedule_context: bytes
     secret: bytes
     key: bytes
     base_nonce: bytes
-    exporter_secret: bytes
+
+    @property
+    def exporter_secret(self) -> bytes:
+        """RFC 9180 §5.1: ``LabeledExpand(secret, "exp", key_schedule_context, Nh)``."""
+        return labeled_expand(
+            self.suite_id, self.secret, _LABEL_EXP, self.key_schedule_context, N_H
+        )
 
     def __repr__(self) -> str:
         return "_Schedule(<redacted>)"
@@ -507,17 +518,21 @@ class _Schedule:
         raise TypeError("HPKE key schedules hold secrets and cannot be pickled")
 
 
-#: ``LabeledExtract("", "psk_id_hash", "")`` per suite (the base and auth modes): at most one
-#: entry per supported suite (4), so it cannot grow with input.
-_EMPTY_PSK_ID_HASHES: Final[dict[bytes, bytes]] = {}
+#: ``LabeledExtract("", "psk_id_hash", psk_id)`` of the last psk ids seen, per suite: the base
+#: and auth modes always use the empty one, and a protocol its own constant (a first contact's,
+#: spec §9.4.2). At most :data:`_PSK_ID_HASHES_KEPT` entries, so it cannot grow with input.
+_PSK_ID_HASHES: Final[dict[tuple[bytes, bytes], bytes]] = {}
+_PSK_ID_HASHES_KEPT: Final = 16
 
 
-def _empty_psk_id_hash(suite_id: bytes) -> bytes:
-    digest = _EMPTY_PSK_ID_HASHES.get(suite_id)
+def _psk_id_hash(suite_id: bytes, psk_id: bytes) -> bytes:
+    key = (suite_id, psk_id)
+    digest = _PSK_ID_HASHES.get(key)
     if digest is None:
-        digest = _EMPTY_PSK_ID_HASHES[suite_id] = labeled_extract(
-            suite_id, b"", _LABEL_PSK_ID_HASH, b""
-        )
+        digest = labeled_extract(suite_id, b"", _LABEL_PSK_ID_HASH, psk_id)
+        if len(_PSK_ID_HASHES) >= _PSK_ID_HASHES_KEPT:
+            _PSK_ID_HASHES.clear()
+        _PSK_ID_HASHES[key] = digest
     return digest
 
 
@@ -550,11 +565,7 @@ def _key_schedule(
     _verify_psk_inputs(mode, psk, psk_id)
     suite_id = suite.suite_id
 
-    psk_id_hash = (
-        labeled_extract(suite_id, b"", _LABEL_PSK_ID_HASH, psk_id)
-        if psk_id
-        else _empty_psk_id_hash(suite_id)
-    )
+    psk_id_hash = _psk_id_hash(suite_id, psk_id)
     info_hash = labeled_extract(suite_id, b"", _LABEL_INFO_HASH, info)
     key_schedule_context = _i2osp(mode, 1) + psk_id_hash + info_hash
 
@@ -564,8 +575,7 @@ def _key_schedule(
     base_nonce = labeled_expand(
         suite_id, secret, _LABEL_BASE_NONCE, key_schedule_context, suite.aead.n_n
     )
-    exporter_secret = labeled_expand(suite_id, secret, _LABEL_EXP, key_schedule_context, N_H)
-    return _Schedule(key_schedule_context, secret, key, base_nonce, exporter_secret)
+    return _Schedule(suite_id, key_schedule_context, secret, key, base_nonce)
 
 
 # --- encryption contexts (RFC 9180 §5.2, §5.3) ---------------------------------------------------
@@ -580,19 +590,19 @@ class _Context:
     """RFC 9180 §5.2: the state shared by both roles: ``key``, ``base_nonce``, ``seq``,
     ``exporter_secret``."""
 
-    __slots__ = ("_base_nonce", "_exporter_secret", "_key", "_seq", "_suite")
+    __slots__ = ("_base_nonce", "_key", "_schedule", "_seq", "_suite")
 
     _suite: Suite
     _key: bytes
     _base_nonce: bytes
-    _exporter_secret: bytes
+    _schedule: _Schedule
     _seq: int
 
     def __init__(self, suite: Suite, schedule: _Schedule) -> None:
         self._suite = suite
         self._key = schedule.key
         self._base_nonce = schedule.base_nonce
-        self._exporter_secret = schedule.exporter_secret
+        self._schedule = schedule
         self._seq = 0
 
     @property
@@ -631,8 +641,17 @@ class _Context:
         if isinstance(length, bool) or not isinstance(length, int):
             raise UsageError("usage.bad_argument", "export length must be an int")
         return labeled_expand(
-            self._suite.suite_id, self._exporter_secret, _LABEL_SEC, exporter_context, length
+            self._suite.suite_id,
+            self._exporter_secret,
+            _LABEL_SEC,
+            exporter_context,
+            length,
         )
+
+    @property
+    def _exporter_secret(self) -> bytes:
+        """RFC 9180 §5.1: the exporter secret, derived on the first export (§3.8)."""
+        return self._schedule.exporter_secret
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(suite={self._suite!r}, seq={self._seq}, <secrets redacted>)"
