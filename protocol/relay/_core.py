@@ -54,7 +54,18 @@ from .store import (
 
 __all__ = [
     "DEPOSIT_WINDOW",
+    "INBOUND_CAPACITY",
+    "INBOUND_REFILL",
+    "MAILBOX_IDLE_LIMIT",
+    "MAX_MAILBOXES",
+    "MAX_MAILBOX_BYTES",
+    "MAX_MAILBOX_ENVELOPES",
+    "MAX_ONE_TIME_PREKEYS_HOSTED",
+    "MAX_PROOFS_PER_WINDOW",
+    "ONE_TIME_HANDOUT_CAPACITY",
+    "ONE_TIME_HANDOUT_INTERVAL",
     "PROOF_WINDOW",
+    "SEEDS_KEPT",
     "SEED_LIFETIME",
     "TOMBSTONE_LIFETIME",
     "Relay",
@@ -70,23 +81,35 @@ SEED_LIFETIME: Final = 3600
 #: Spec §10.3: how long an acknowledged or expired envelope's id refuses a re-deposit — as long
 #: as a proof of work (two seed lifetimes) or a capability's time window can stay valid.
 TOMBSTONE_LIFETIME: Final = max(2 * SEED_LIFETIME, 2 * DEPOSIT_WINDOW)
-_SEEDS_KEPT: Final = 2
+#: Spec §10.6: the relay keeps its current and its previous seed.
+SEEDS_KEPT: Final = 2
+#: Spec §10.1: the defaults of :class:`RelayLimits`.
+MAX_PROOFS_PER_WINDOW: Final = 1024
+MAX_MAILBOX_ENVELOPES: Final = 1000
+MAX_MAILBOX_BYTES: Final = 16 << 20
+INBOUND_CAPACITY: Final = 128 << 20
+INBOUND_REFILL: Final = 2000
+MAX_ONE_TIME_PREKEYS_HOSTED: Final = 200
+ONE_TIME_HANDOUT_CAPACITY: Final = 20
+ONE_TIME_HANDOUT_INTERVAL: Final = 360
+MAILBOX_IDLE_LIMIT: Final = 90 * 86_400
+MAX_MAILBOXES: Final = 10_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class RelayLimits:
     """Spec §10.1: a relay's configuration, with the spec's defaults."""
 
-    max_proofs_per_window: int = 1024
-    max_mailbox_envelopes: int = 1000
-    max_mailbox_bytes: int = 16 << 20
-    inbound_capacity: int = 128 << 20
-    inbound_refill: int = 2000
-    max_one_time_prekeys: int = 200
-    handout_capacity: int = 20
-    handout_interval: int = 360
-    mailbox_idle_limit: int = 90 * 86_400
-    max_mailboxes: int = 10_000_000
+    max_proofs_per_window: int = MAX_PROOFS_PER_WINDOW
+    max_mailbox_envelopes: int = MAX_MAILBOX_ENVELOPES
+    max_mailbox_bytes: int = MAX_MAILBOX_BYTES
+    inbound_capacity: int = INBOUND_CAPACITY
+    inbound_refill: int = INBOUND_REFILL
+    max_one_time_prekeys: int = MAX_ONE_TIME_PREKEYS_HOSTED
+    handout_capacity: int = ONE_TIME_HANDOUT_CAPACITY
+    handout_interval: int = ONE_TIME_HANDOUT_INTERVAL
+    mailbox_idle_limit: int = MAILBOX_IDLE_LIMIT
+    max_mailboxes: int = MAX_MAILBOXES
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -329,7 +352,7 @@ class Relay:
             raise AuthenticationError()
         if request.seed is None or request.nonce is None:
             raise StateError("state.pow_required", "a first contact pays a proof of work")
-        seeds = [seed for seed, _created in self._store.seeds()[:_SEEDS_KEPT]]
+        seeds = [seed for seed, _created in self._store.seeds()[:SEEDS_KEPT]]
         if request.seed not in seeds:
             raise StateError("state.pow_stale", "the seed is not the current or previous one")
         assert mailbox.effort is not None
@@ -351,5 +374,5 @@ class Relay:
                 now,
                 now - self._limits.mailbox_idle_limit,
                 now + TOMBSTONE_LIFETIME,
-                _SEEDS_KEPT,
+                SEEDS_KEPT,
             )
