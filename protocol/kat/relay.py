@@ -243,6 +243,20 @@ class _Script:
     def envelope(self, address: bytes | None = None, size: int = 256) -> bytes:
         return Envelope(address or self.routing_id, _TTL, self.rng(size)).to_bytes()
 
+    def conversation(self) -> tuple[Scalar, bytes, bytes]:
+        """Open a conversation mailbox: its owner key, its address and its deposit seed."""
+        owner = Scalar.random(self.rng)
+        address = Element.base_mul(owner).to_bytes()
+        deposit_seed = self.rng(32)
+        key = Ed25519KeyPair(deposit_seed).public_key
+        self.owner(OPEN_OP, OpenBody(KIND_CONVERSATION, deposit_key=key), secret=owner)
+        return owner, address, deposit_seed
+
+    def capability_deposit(self, envelope: bytes, deposit_seed: bytes, time: int) -> bytes:
+        signature = sign_deposit(deposit_seed, relay_id=RELAY_ID, address=envelope[1:33],
+                                 envelope_id=envelope_id(envelope), time=time)  # fmt: skip
+        return Deposit(envelope, time=time, signature=signature).to_bytes()
+
     def pow_deposit(self, envelope: bytes, seed: bytes, effort: int = MIN_EFFORT) -> bytes:
         address = envelope[1:33]
         nonce = solve_pow(seed, address, envelope_id(envelope), effort, rng=self.rng)
@@ -317,15 +331,9 @@ def _scripts() -> list[Case]:
 
     s = _Script("conversation-flow")
     s.maintain(_NOW)
-    owner = Scalar.random(s.rng)
-    address = Element.base_mul(owner).to_bytes()
-    deposit_seed = s.rng(32)
-    deposit_key = Ed25519KeyPair(deposit_seed).public_key
-    s.owner(OPEN_OP, OpenBody(KIND_CONVERSATION, deposit_key=deposit_key), secret=owner)
+    owner, address, deposit_seed = s.conversation()
     envelope = s.envelope(address)
-    signature = sign_deposit(deposit_seed, relay_id=RELAY_ID, address=address,
-                             envelope_id=envelope_id(envelope), time=_NOW + 1)  # fmt: skip
-    s.deposit(Deposit(envelope, time=_NOW + 1, signature=signature).to_bytes(), _NOW + 1)
+    s.deposit(s.capability_deposit(envelope, deposit_seed, _NOW + 1), _NOW + 1)
     s.owner(FETCH_OP, FetchBody(10), _NOW + 2, secret=owner)
     s.owner(ACK_OP, AckBody((envelope_id(envelope),)), _NOW + 3, secret=owner)
     s.owner(DELETE_OP, DeleteBody(), _NOW + 4, secret=owner)
@@ -452,28 +460,16 @@ def _scripts() -> list[Case]:
 
     s = _Script("capability")
     s.maintain(_NOW)
-    owner = Scalar.random(s.rng)
-    address = Element.base_mul(owner).to_bytes()
-    deposit_seed = s.rng(32)
-    key = Ed25519KeyPair(deposit_seed).public_key
-    s.owner(OPEN_OP, OpenBody(KIND_CONVERSATION, deposit_key=key), secret=owner)
+    _owner, address, _granted = s.conversation()
     envelope = s.envelope(address)
-    wrong = sign_deposit(s.rng(32), relay_id=RELAY_ID, address=address,
-                         envelope_id=envelope_id(envelope), time=_NOW)  # fmt: skip
-    s.deposit(Deposit(envelope, time=_NOW, signature=wrong).to_bytes())
+    s.deposit(s.capability_deposit(envelope, s.rng(32), _NOW))
     failing("script-capability-wrong-key", "a deposit signed by another key", s)
 
     s = _Script("capability-stale")
     s.maintain(_NOW)
-    owner = Scalar.random(s.rng)
-    address = Element.base_mul(owner).to_bytes()
-    deposit_seed = s.rng(32)
-    key = Ed25519KeyPair(deposit_seed).public_key
-    s.owner(OPEN_OP, OpenBody(KIND_CONVERSATION, deposit_key=key), secret=owner)
+    _owner, address, deposit_seed = s.conversation()
     envelope = s.envelope(address)
-    old = sign_deposit(deposit_seed, relay_id=RELAY_ID, address=address,
-                       envelope_id=envelope_id(envelope), time=_NOW - 301)  # fmt: skip
-    s.deposit(Deposit(envelope, time=_NOW - 301, signature=old).to_bytes())
+    s.deposit(s.capability_deposit(envelope, deposit_seed, _NOW - 301))
     failing("script-capability-stale", "a deposit signed 301 s ago", s)
     return cases
 
