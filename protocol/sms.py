@@ -67,10 +67,15 @@ __all__ = [
     "FORM_SESSION",
     "MAX_BINARY_SIZE",
     "MAX_DELIVERED",
+    "MAX_PARTIALS",
+    "MAX_PARTIAL_BYTES",
     "MAX_PENDING_DEPOSITS",
     "MAX_SEGMENTS",
+    "MAX_SENDER_BYTES",
+    "MAX_SENDER_PARTIALS",
     "MAX_SENDER_SIZE",
     "MAX_TEXT_SIZE",
+    "REASSEMBLY_TIMEOUT",
     "SMS_PORT",
     "TEXT_CONCAT_CHARS",
     "TEXT_PREFIX",
@@ -156,6 +161,16 @@ FORM_SESSION: Final = 0x01
 FORM_FIRST_CONTACT: Final = 0x02
 #: Spec §11.6: the longest originating address a reassembler keys partial messages by.
 MAX_SENDER_SIZE: Final = 32
+#: Spec §11.6: a partial message's lifetime from its first segment (1 day).
+REASSEMBLY_TIMEOUT: Final = 86_400
+#: Spec §11.6: partial messages held per originating address ...
+MAX_SENDER_PARTIALS: Final = 8
+#: ... and their bytes.
+MAX_SENDER_BYTES: Final = 65_536
+#: Spec §11.6: partial messages held in total ...
+MAX_PARTIALS: Final = 1_024
+#: ... and their bytes.
+MAX_PARTIAL_BYTES: Final = 1_048_576
 #: Spec §11.7: seconds a deposit may go unacknowledged before the message goes by SMS.
 FALLBACK_DEADLINE: Final = 60
 #: Spec §11.7: unacknowledged deposits a policy tracks (beyond: the oldest falls back now).
@@ -737,11 +752,11 @@ class ReassemblyLimits:
     makes room: ``max_sender_bytes`` ≥ 39 015 (255 text segments).
     """
 
-    timeout: int = 86_400
-    max_sender_partials: int = 8
-    max_sender_bytes: int = 65_536
-    max_partials: int = 1_024
-    max_bytes: int = 1_048_576
+    timeout: int = REASSEMBLY_TIMEOUT
+    max_sender_partials: int = MAX_SENDER_PARTIALS
+    max_sender_bytes: int = MAX_SENDER_BYTES
+    max_partials: int = MAX_PARTIALS
+    max_bytes: int = MAX_PARTIAL_BYTES
 
     def __post_init__(self) -> None:
         values = (

@@ -201,6 +201,18 @@ def test_capacities_and_counts_agree() -> None:
     assert text_length(capacity(Profile.TEXT, 1)) == 160
 
 
+def test_spec_constants_are_the_code() -> None:
+    import protocol.sms as sms
+
+    spec = (REPO / "spec" / "protocol.md").read_text(encoding="utf-8")
+    section = spec[spec.index("### 11.1 Constants") : spec.index("### 11.2")]
+    rows = re.findall(r"^\| `([A-Z_]+)` \| ([\d ]+)(?: \(| s |\|)", section, re.MULTILINE)
+    assert len(rows) >= 18
+    for name, value in rows:
+        assert getattr(sms, name) == int(value.replace(" ", "")), name
+    assert sms.TEXT_PREFIX == "?BP1" and (sms.FORM_SESSION, sms.FORM_FIRST_CONTACT) == (1, 2)
+
+
 def _content(text_size: int) -> bytes:
     return Content(bytes(text_size)).to_bytes()
 
