@@ -46,6 +46,7 @@ SUITES: Final[dict[str, str]] = {
     "ratchet": "ratchet",
     "state": "state",
     "envelope": "envelope",
+    "sms": "sms",
 }
 
 Case = dict[str, Any]
