@@ -749,7 +749,7 @@ class ReassemblyLimits:
     """Spec §11.6: the bounds of a :class:`Reassembler` (defaults in the spec's table).
 
     A single message (255 segments) must fit a sender's byte bound, so that eviction always
-    makes room: ``max_sender_bytes`` ≥ 39 015 (255 text segments).
+    makes room: ``max_sender_bytes`` ≥ 39 015 (what 255 text segments count for).
     """
 
     timeout: int = REASSEMBLY_TIMEOUT
@@ -821,7 +821,8 @@ class Reassembled(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class PartialInfo:
-    """Spec §11.6: what a reassembler holds of one partial message (for tests and metrics)."""
+    """Spec §11.6: what a reassembler holds of one partial message (for tests and metrics);
+    ``size`` is the bytes it counts for: ``count`` · 134 (binary) or · 153 (text)."""
 
     sender: bytes
     profile: Profile
@@ -892,28 +893,31 @@ class Reassembler:
 
         Order: the sender (``decode.length``) → the segment (§11.2, §11.3, ``decode.*``) →
         expiry at ``now`` → a conflict with the partial message (``decode.conflict``, which
-        drops it) → store (evicting the oldest as the bounds require) → when complete, the
-        message (a text is decoded, §11.3, ``decode.*`` after the partial is gone).
+        drops it) → store (a new partial message first evicts the oldest as the bounds
+        require) → when complete, the message (a text is decoded, §11.3, ``decode.*`` after
+        the partial is gone).
         """
         if type(sender) is not bytes or not 0 < len(sender) <= MAX_SENDER_SIZE:
             sender = _sender_key(sender)
+        kind = -1
         if (
             type(segment) is bytes
             and segment[:3] == _NEXT_HEAD
-            and 6 < len(segment) <= USER_DATA_SIZE
-            and 2 <= segment[5] <= segment[4]
-            and (segment[5] == segment[4] or len(segment) == USER_DATA_SIZE)
+            and 6 < (size := len(segment)) <= USER_DATA_SIZE
         ):
             # A valid later segment exactly as senders write it (the hot path; anything else,
             # valid or not, goes through parse_binary_segment, which gives the same result).
-            kind, reference, count, number = 0, segment[3], segment[4], segment[5]
-            payload = segment[6:]
-        elif isinstance(segment, TextSegment):
-            wide, reference, count, number, payload = parse_text_segment(segment)
-            kind = 3 if wide else 2
-        else:
-            wide, reference, count, number, payload = parse_binary_segment(segment)
-            kind = 1 if wide else 0
+            count = segment[4]
+            number = segment[5]
+            if 2 <= number <= count and (number == count or size == USER_DATA_SIZE):
+                kind, reference, payload = 0, segment[3], segment[6:]
+        if kind < 0:
+            if isinstance(segment, TextSegment):
+                wide, reference, count, number, payload = parse_text_segment(segment)
+                kind = 3 if wide else 2
+            else:
+                wide, reference, count, number, payload = parse_binary_segment(segment)
+                kind = 1 if wide else 0
         if type(now) is not int:
             raise _bad("now is an int")
         if now >= self._expiry and self._partials:
@@ -922,11 +926,12 @@ class Reassembler:
             return self._complete(sender, kind, payload)
         key = (sender, kind, reference)
         partial = self._partials.get(key)
+        index = number - 1
         if partial is not None:
             if partial.count != count:
                 self._drop(partial)
                 raise DecodeError("decode.conflict", "another segment count for this reference")
-            held = partial.parts[number - 1]
+            held = partial.parts[index]
             if held is not None:
                 if held == payload:
                     return None  # a duplicate
@@ -936,21 +941,14 @@ class Reassembler:
             return self._complete(sender, kind, payload)
         else:
             partial = self._new_partial(key, count, now)
-        size = len(payload)
-        owner = partial.owner
-        limits = self._limits
-        if owner.size + size > limits.max_sender_bytes or self._size + size > limits.max_bytes:
-            self._make_room(partial, size)
-        partial.parts[number - 1] = payload
-        partial.size += size
-        owner.size += size
-        self._size += size
-        partial.received += 1
-        if partial.received < count:
+        parts = partial.parts
+        parts[index] = payload
+        received = partial.received + 1
+        if received < count:
+            partial.received = received
             return None
         self._drop(partial)
-        parts: list[bytes] = partial.parts  # type: ignore[assignment]  # all received
-        return self._complete(sender, kind, b"".join(parts))
+        return self._complete(sender, kind, b"".join(parts))  # type: ignore[arg-type]
 
     def _complete(self, sender: bytes, kind: int, payload: bytes) -> Reassembled:
         if kind >= 2:
@@ -958,16 +956,25 @@ class Reassembler:
         return Reassembled(sender, Profile.BINARY, payload)
 
     def _new_partial(self, key: _Key, count: int, now: int) -> _Partial:
-        """Spec §11.6: a new partial message, after evicting the sender's oldest while it
-        holds ``max_sender_partials``, then the oldest of all while ``max_partials`` are held."""
+        """Spec §11.6 step 5: a new partial message, which counts for the most bytes its
+        segments can hold (``count`` · 134, or · 153 for text). First the sender's oldest
+        partial messages are evicted while it holds ``max_sender_partials`` or the new one's
+        bytes would take it over ``max_sender_bytes``; then the oldest of all, while
+        ``max_partials`` are held or the total would pass ``max_bytes``."""
         limits = self._limits
+        size = count * (TEXT_CONCAT_CHARS if key[1] >= 2 else BINARY_NEXT_PAYLOAD)
         senders = self._senders
+        partials = self._partials
         owner = senders.get(key[0])
         if owner is not None:
-            while len(owner.keys) >= limits.max_sender_partials:
-                self._drop(self._partials[owner.keys[0]])
-        partials = self._partials
-        while len(partials) >= limits.max_partials:
+            while owner.keys and (
+                len(owner.keys) >= limits.max_sender_partials
+                or owner.size + size > limits.max_sender_bytes
+            ):
+                self._drop(partials[owner.keys[0]])
+        while partials and (
+            len(partials) >= limits.max_partials or self._size + size > limits.max_bytes
+        ):
             self._drop(next(iter(partials.values())))
         owner = senders.get(key[0])
         if owner is None:
@@ -975,23 +982,12 @@ class Reassembler:
         if not partials:
             self._expiry = now + limits.timeout
         partial = _Partial(key, owner, count, now)
+        partial.size = size
         partials[key] = partial
         owner.keys.append(key)
+        owner.size += size
+        self._size += size
         return partial
-
-    def _make_room(self, partial: _Partial, size: int) -> None:
-        """Spec §11.6: evict the oldest other partial messages, of this sender first, until
-        ``size`` more bytes fit both bounds (a single message always fits)."""
-        limits = self._limits
-        owner = partial.owner
-        while owner.size + size > limits.max_sender_bytes:
-            oldest = next(k for k in owner.keys if k != partial.key)
-            self._drop(self._partials[oldest])
-        while self._size + size > limits.max_bytes:
-            for other in self._partials.values():
-                if other is not partial:
-                    break
-            self._drop(other)
 
     def _drop(self, partial: _Partial) -> None:
         key = partial.key

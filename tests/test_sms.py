@@ -620,6 +620,18 @@ def test_any_hostile_stream_stays_within_the_bounds(
         assert all(now - p.created < limits.timeout for p in r.snapshot().partials)
 
 
+def test_receive_gives_the_codes_of_the_parser_for_every_prefix_and_flip() -> None:
+    """The reassembler's hot path for later segments must agree with parse_binary_segment."""
+    data = bytes(range(256)) * 2
+    for piece in split_binary(data, 3):
+        variants = [piece[:n] for n in range(len(piece) + 1)]
+        variants += [piece[:i] + bytes([piece[i] ^ 0xFF]) + piece[i + 1 :] for i in range(8)]
+        for variant in variants:
+            expected = _codes(lambda v=variant: parse_binary_segment(v))
+            got = _codes(lambda v=variant: Reassembler().receive("s", v, now=0))
+            assert got == expected or (expected == "ok" and got == "ok"), (variant.hex(), got)
+
+
 def test_sender_bounds() -> None:
     r = Reassembler()
     piece = split_binary(b"x", 0)[0]
