@@ -6,7 +6,8 @@ prekeys and publishes them; the directory checks every signature and hands
 Alice a bundle; Alice runs the hybrid post-quantum handshake and her first message arrives
 inside it; a replayed initial message is refused; the two then talk over the Double Ratchet in
 both directions, with a reordered and a lost message and a replay refused; Bob exports his
-session under a storage key and restores it; finally both compare safety numbers.
+session under a storage key and restores it; both compare safety numbers; and last, a
+message whose deposit is not acknowledged falls back to SMS (spec §11).
 
 Everything runs for real through the protocol code. The demo is the only place that reads a
 clock and the operating system's random generator, and it prints what the servers received next
@@ -26,6 +27,7 @@ from .directory import (
     read_lookup_response,
     registrations_for,
 )
+from .envelope import Content
 from .errors import ProtocolError
 from .evaluator import Evaluator, OprfKeyPair
 from .handshake import InitialMessage, PrekeyStore, initiate
@@ -33,6 +35,7 @@ from .keys import IdentityKeyPair, PrekeyBundle, PrekeyUpload
 from .primitives import Rng, system_rng
 from .ratchet import Session, SessionSnapshot
 from .safety import SafetyNumber, compare_scanned
+from .sms import Deposit, Reassembler, Received, SendSms, TransportPolicy
 
 __all__ = ["run"]
 
@@ -232,7 +235,7 @@ def run(out: Out, *, rng: Rng = system_rng, now: int | None = None) -> None:
     _discovery(out, alice, bob, now, rng)
     store, bundle_wire = _publish(out, bob, now, rng)
     alice_session, bob_session = _handshake(out, alice, store, bundle_wire, rng)
-    _conversation(out, alice_session, bob_session, rng)
+    bob_session = _conversation(out, alice_session, bob_session, rng)
 
     alice_view = SafetyNumber.of(alice.public, bob.public)
     bob_view = SafetyNumber.of(bob.public, alice.public)
@@ -246,3 +249,38 @@ def run(out: Out, *, rng: Rng = system_rng, now: int | None = None) -> None:
     mallory = IdentityKeyPair.generate(rng)
     wrong = compare_scanned(bob_view, SafetyNumber.of(mallory.public, bob.public).scannable())
     out(f"   Bob scans a code made with Mallory's key instead: match = {wrong}")
+    _sms_fallback(out, alice_session, bob_session, rng, now)
+
+
+def _sms_fallback(out: Out, alice: Session, bob: Session, rng: Rng, now: int) -> None:
+    """Spec §11: Alice's deposit goes unacknowledged; the same ratchet message goes by SMS."""
+    policy = TransportPolicy(reference=rng(1)[0])
+    mailbox = rng(32)  # Bob's conversation mailbox (§9.5); the relay never answers here
+    content = Content(b"On the train, no data. Did this reach you?").to_bytes()
+    (deposit,) = policy.send_session(alice, mailbox, content, ttl=86_400, now=now)
+    assert isinstance(deposit, Deposit)
+    out("")
+    out(
+        f"9. SMS fallback (spec §11): Alice deposits a message at the relay "
+        f"({len(deposit.envelope)} bytes); no acknowledgement comes."
+    )
+    (sms,) = policy.tick(now + 60)
+    assert isinstance(sms, SendSms)
+    segments = [s for s in sms.segments if isinstance(s, bytes)]
+    out(
+        f"   After 60 s the same ratchet message goes by SMS: {len(segments)} binary segments "
+        f"of {', '.join(str(len(s)) for s in segments)} octets (port 16216 in the first)."
+    )
+    out(f"   First segment: {segments[0].hex()}")
+    reassembler = Reassembler()
+    message = None
+    for piece in reversed(segments):  # the network delivers them in another order
+        message = reassembler.receive("+447700900123", piece, now=now + 61) or message
+    assert message is not None
+    receiver = TransportPolicy()
+    received = receiver.receive_sms(message, bob)
+    assert isinstance(received, Received)
+    text = Content.from_bytes(received.plaintext).body or b""
+    out(f"   Bob reassembles them (last first) and reads: {text.decode()!r}")
+    late = receiver.receive_envelope(deposit.envelope, bob)
+    out(f"   The relay's copy arrives later: {type(late).__name__.lower()} — already there.")

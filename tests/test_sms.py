@@ -855,3 +855,17 @@ def test_policy_tables_are_bounded() -> None:
         actions += policy.send_session(alice, bytes(32), _content(i % 7), ttl=TTL, now=NOW)
     assert len(policy.pending) == 256
     assert sum(isinstance(a, SendSms) for a in actions) == 300 - 256
+
+
+def test_demo_shows_a_message_falling_back_to_sms() -> None:
+    from protocol.demo import run
+
+    lines: list[str] = []
+    run(lines.append, rng=SeededRng(b"demo"), now=1_767_225_600)
+    text = "\n".join(lines)
+    assert "no acknowledgement comes" in text
+    assert "the same ratchet message goes by SMS: 2 binary segments of 140, 135 octets" in text
+    first = next(line for line in lines if "First segment:" in line).split(": ")[1]
+    assert first.startswith("0b0003") and "05043f583f58" in first[:24] and len(first) == 280
+    assert "reads: 'On the train, no data. Did this reach you?'" in text
+    assert "The relay's copy arrives later: duplicate" in text
