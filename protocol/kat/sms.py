@@ -141,16 +141,23 @@ def _split_cases() -> list[Case]:
                 segments=[s.hex() for s in split_binary(data, 0x5A)],
             )
         )
-    for size in (1, 117, 118, 257, 1025):
-        data = SeededRng.for_suite(SUITE, f"text-{size}")(size)
+    texts: list[tuple[str, bytes | None, bytes]] = []
+    for size in (1, 117, 118):
+        texts.append((f"split-text-{size}", None, SeededRng.for_suite(SUITE, f"text-{size}")(size)))
+    for body in (256, 1024):
+        envelope = _envelope(f"envelope-{body}", body)
+        texts.append((f"split-text-envelope-{body}", envelope, session_form_of_envelope(envelope)))
+    for case_id, envelope_or_none, data in texts:
         text = encode_text(data)
         cases.append(
             _case(
-                f"split-text-{size}",
-                f"{size} bytes as {len(text)} characters",
-                ["text"],
+                case_id,
+                f"{len(data)} bytes as {len(text)} characters"
+                + ("" if envelope_or_none is None else ": the session form of an envelope"),
+                ["text"] if envelope_or_none is None else ["text", "envelope"],
                 None,
                 kind="split-text",
+                envelope=None if envelope_or_none is None else envelope_or_none.hex(),
                 data=data.hex(),
                 text=text,
                 reference=0xC3,
@@ -716,6 +723,8 @@ def _verify_split(case: Case) -> None:
         if [s.hex() for s in segments] != case["segments"]:
             raise AssertionError("segments: differ")
     else:
+        if case["envelope"] is not None:
+            _check("data", case["data"], session_form_of_envelope(bytes.fromhex(case["envelope"])))
         if encode_text(data) != case["text"] or decode_text(case["text"]) != data:
             raise AssertionError("text: differs")
         segments = list(split_text(case["text"], case["reference"]))
