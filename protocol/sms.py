@@ -279,16 +279,14 @@ def split_binary(data: bytes, reference: int) -> tuple[bytes, ...]:
     numbers = _BYTE
     ref_count = numbers[reference] + numbers[count]
     head = _NEXT_HEAD + ref_count
-    step = BINARY_NEXT_PAYLOAD
-    return (
-        b"\x0b\x00\x03" + ref_count + b"\x01" + _PORT_IE + data[:BINARY_FIRST_PAYLOAD],
-        *[
-            head + numbers[n] + data[p : p + step]
-            for n, p in zip(
-                range(2, count + 1), range(BINARY_FIRST_PAYLOAD, size, step), strict=True
-            )
-        ],
-    )
+    out = [b"\x0b\x00\x03" + ref_count + b"\x01" + _PORT_IE + data[:BINARY_FIRST_PAYLOAD]]
+    append = out.append
+    position = BINARY_FIRST_PAYLOAD
+    for number in range(2, count + 1):
+        end = position + BINARY_NEXT_PAYLOAD
+        append(head + numbers[number] + data[position:end])
+        position = end
+    return tuple(out)
 
 
 def _parse_header(data: bytes, end: int, *, ports: bool) -> tuple[bool, int, int, int, bool]:
@@ -899,25 +897,37 @@ class Reassembler:
         """
         if type(sender) is not bytes or not 0 < len(sender) <= MAX_SENDER_SIZE:
             sender = _sender_key(sender)
-        kind = -1
         if (
             type(segment) is bytes
             and segment[:3] == _NEXT_HEAD
             and 6 < (size := len(segment)) <= USER_DATA_SIZE
+            and type(now) is int
         ):
-            # A valid later segment exactly as senders write it (the hot path; anything else,
-            # valid or not, goes through parse_binary_segment, which gives the same result).
+            # The hot path: a valid later segment exactly as senders write it, for a partial
+            # message that expects it. Anything else, valid or not, takes the general path
+            # below (parse_binary_segment), which gives the same result.
             count = segment[4]
             number = segment[5]
             if 2 <= number <= count and (number == count or size == USER_DATA_SIZE):
-                kind, reference, payload = 0, segment[3], segment[6:]
-        if kind < 0:
-            if isinstance(segment, TextSegment):
-                wide, reference, count, number, payload = parse_text_segment(segment)
-                kind = 3 if wide else 2
-            else:
-                wide, reference, count, number, payload = parse_binary_segment(segment)
-                kind = 1 if wide else 0
+                if now >= self._expiry and self._partials:
+                    self.expire(now)
+                partial = self._partials.get((sender, 0, segment[3]))
+                if partial is not None and partial.count == count:
+                    parts = partial.parts
+                    if parts[number - 1] is None:
+                        parts[number - 1] = segment[6:]
+                        received = partial.received + 1
+                        if received < count:
+                            partial.received = received
+                            return None
+                        self._drop(partial)
+                        return Reassembled(sender, Profile.BINARY, b"".join(parts))  # type: ignore[arg-type]
+        if isinstance(segment, TextSegment):
+            wide, reference, count, number, payload = parse_text_segment(segment)
+            kind = 3 if wide else 2
+        else:
+            wide, reference, count, number, payload = parse_binary_segment(segment)
+            kind = 1 if wide else 0
         if type(now) is not int:
             raise _bad("now is an int")
         if now >= self._expiry and self._partials:
