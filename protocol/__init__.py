@@ -4,7 +4,7 @@ The package is sans-I/O: no sockets, files, clocks or global randomness in proto
 ``rng`` and ``now`` are parameters. The stable API is re-exported here; the modules are the
 layers of the spec (``codec`` §2, ``primitives`` and ``hpke`` §3, ``keys`` §4, ``safety`` §5,
 ``handshake`` §6, ``ratchet`` §7, ``oprf``, ``blinding``, ``evaluator`` and ``directory`` §8,
-``envelope`` §9).
+``envelope`` §9, ``sms`` §11).
 """
 
 from .blinding import (
@@ -47,6 +47,16 @@ from .keys import (
 )
 from .ratchet import Limits, Session, SessionIndex, SessionSnapshot
 from .safety import SafetyNumber, compare_scanned
+from .sms import (
+    Profile,
+    Reassembler,
+    TextSegment,
+    TransportPolicy,
+    open_sms_first_contact,
+    open_sms_session,
+    seal_sms_first_contact,
+    seal_sms_session,
+)
 
 __all__ = [
     "AuthenticationError",
@@ -77,8 +87,10 @@ __all__ = [
     "PrekeyBundle",
     "PrekeyStore",
     "PrekeyUpload",
+    "Profile",
     "ProtocolError",
     "PublishedKey",
+    "Reassembler",
     "Registration",
     "Responded",
     "SafetyNumber",
@@ -89,6 +101,8 @@ __all__ = [
     "SignedPrekey",
     "SignedPrekeyPair",
     "StateError",
+    "TextSegment",
+    "TransportPolicy",
     "Unregistration",
     "UsageError",
     "compare_scanned",
@@ -98,9 +112,13 @@ __all__ = [
     "normalize_phone_number",
     "open_first_contact",
     "open_session",
+    "open_sms_first_contact",
+    "open_sms_session",
     "request_evaluation",
     "seal_first_contact",
     "seal_session",
+    "seal_sms_first_contact",
+    "seal_sms_session",
 ]
 
 __version__ = "0.1.0"

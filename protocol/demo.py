@@ -8,7 +8,8 @@ her first message (hybrid handshake inside a post-quantum seal) with her reply m
 pays a proof of work and deposits it; Bob fetches, opens and acknowledges it. The two then talk
 through conversation mailboxes secured with each other's deposit keys, with a lost and reordered
 message and replays refused; Bob exports his session and restores it; the demo shows what the
-relay holds at the end; both compare safety numbers.
+relay holds at the end; both compare safety numbers; and last, a message whose deposit is not
+acknowledged falls back to SMS (spec §11).
 
 Everything runs for real through the protocol code. The demo is the only place that reads a
 clock and the operating system's random generator, and it prints what the servers received next
@@ -82,6 +83,8 @@ from .relay import (
     solve_pow,
 )
 from .safety import SafetyNumber, compare_scanned
+from .sms import Deposit as DepositOverIp
+from .sms import Reassembler, Received, SendSms, TransportPolicy
 
 __all__ = ["run"]
 
@@ -466,7 +469,7 @@ def run(
     world.relay.maintain(now=now, rng=rng)
     bob_device = _publish(out, world, bob, found)
     alice_session, bob_session, reply = _first_contact(out, world, alice, found, bob_device)
-    _conversation(out, world, alice_session, bob_session, reply)
+    bob_session = _conversation(out, world, alice_session, bob_session, reply)
     _relay_view(out, world)
 
     alice_view = SafetyNumber.of(alice.public, bob.public)
@@ -481,3 +484,38 @@ def run(
     mallory = IdentityKeyPair.generate(rng)
     wrong = compare_scanned(bob_view, SafetyNumber.of(mallory.public, bob.public).scannable())
     out(f"   Bob scans a code made with Mallory's key instead: match = {wrong}")
+    _sms_fallback(out, alice_session, bob_session, rng, now)
+
+
+def _sms_fallback(out: Out, alice: Session, bob: Session, rng: Rng, now: int) -> None:
+    """Spec §11: Alice's deposit goes unacknowledged; the same ratchet message goes by SMS."""
+    policy = TransportPolicy(reference=rng(1)[0])
+    mailbox = rng(32)  # Bob's conversation mailbox (§9.5); the relay never answers here
+    content = Content(b"On the train, no data. Did this reach you?").to_bytes()
+    (deposit,) = policy.send_session(alice, mailbox, content, ttl=86_400, now=now)
+    assert isinstance(deposit, DepositOverIp)
+    out("")
+    out(
+        f"10. SMS fallback (spec §11): Alice deposits a message at the relay "
+        f"({len(deposit.envelope)} bytes); no acknowledgement comes."
+    )
+    (sms,) = policy.tick(now + 60)
+    assert isinstance(sms, SendSms)
+    segments = [s for s in sms.segments if isinstance(s, bytes)]
+    out(
+        f"   After 60 s the same ratchet message goes by SMS: {len(segments)} binary segments "
+        f"of {', '.join(str(len(s)) for s in segments)} octets (port 16216 in the first)."
+    )
+    out(f"   First segment: {segments[0].hex()}")
+    reassembler = Reassembler()
+    message = None
+    for piece in reversed(segments):  # the network delivers them in another order
+        message = reassembler.receive("+447700900123", piece, now=now + 61) or message
+    assert message is not None
+    receiver = TransportPolicy()
+    received = receiver.receive_sms(message, bob)
+    assert isinstance(received, Received)
+    text = Content.from_bytes(received.plaintext).body or b""
+    out(f"   Bob reassembles them (last first) and reads: {text.decode()!r}")
+    late = receiver.receive_envelope(deposit.envelope, bob)
+    out(f"   The relay's copy arrives later: {type(late).__name__.lower()} — already there.")

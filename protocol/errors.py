@@ -150,6 +150,17 @@ CODES: Final[dict[str, tuple[type[ProtocolError], str]]] = {
         DecodeError,
         "an exported session state whose fields contradict each other",
     ),
+    # --- decode: SMS fallback (spec §11) ---
+    "decode.conflict": (
+        DecodeError,
+        "two segments of one SMS message that disagree (same reference and number, other bytes;"
+        " or another segment count)",
+    ),
+    "decode.alphabet": (
+        DecodeError,
+        "SMS text that is not the canonical base64 of any bytes (a character outside the"
+        " alphabet, a bad length, unused bits set)",
+    ),
     # --- auth ---
     "auth.failed": (
         AuthenticationError,

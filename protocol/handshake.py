@@ -18,7 +18,7 @@ the caller; lifecycle methods return the :class:`~protocol.keys.PrekeyUpload` to
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Final, Protocol
 
@@ -521,11 +521,15 @@ class PrekeyStore:
         rng: Rng,
         kem_prekey: KemPrekeyPair | None,
         kem_secret: bytes | None,
+        check: Callable[[bytes], bytes] | None = None,
     ) -> Responded:
         """Spec §6.7 steps 2–7. ``kem_prekey`` is a reusable KEM prekey held outside the store —
         the first-contact key of an epoch (§9.4.3), whose id is the message's
         ``kem_prekey_id`` — and takes the place of the store's lookup; ``kem_secret`` is its
-        decapsulation of ``kem_ciphertext`` when the caller already made it (the seal's PSK)."""
+        decapsulation of ``kem_ciphertext`` when the caller already made it (the seal's PSK).
+        ``check`` maps the authenticated first plaintext to the one returned (an SMS first
+        contact's padding, §11.5); it runs after step 5 and before the replay check of step 6,
+        so that a refusal, like any other, changes nothing and draws nothing."""
         signed = self._signed.get(message.signed_prekey_id)
         if kem_prekey is None:
             kem = self._kem.get(message.kem_prekey_id)
@@ -554,6 +558,8 @@ class PrekeyStore:
 
         def check_replay(plaintext: bytes) -> bytes:
             # Spec §6.7 step 6: after authentication, before the session draws its ratchet key.
+            if check is not None:
+                plaintext = check(plaintext)
             if reusable and digest in self._replay:
                 raise StateError("state.replay", "initial message already accepted")
             return plaintext

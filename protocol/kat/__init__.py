@@ -48,6 +48,7 @@ SUITES: Final[dict[str, str]] = {
     "state": "state",
     "envelope": "envelope",
     "relay": "relay",
+    "sms": "sms",
 }
 
 Case = dict[str, Any]
