@@ -136,6 +136,20 @@ from protocol.relay import (
     solve_pow,
 )
 from protocol.safety import SafetyNumber, ScannableSafetyNumber, compare_scanned
+from protocol.sms import (
+    Profile,
+    Reassembler,
+    _seal_sms_first_contact_with,
+    decode_compact,
+    decode_text,
+    encode_text,
+    open_sms_first_contact,
+    open_sms_session,
+    parse_binary_segment,
+    seal_sms_session,
+    session_form_of_envelope,
+    split_binary,
+)
 
 __all__ = [
     "CORPUS",
@@ -474,6 +488,7 @@ def _decoder_seeds() -> dict[str, list[bytes]]:
     grant = Content.from_bytes(first.content).grant
     assert grant is not None
     relay = _relay_world("decoder-relay")
+    sms = _sms_world("decoder-sms")
     owners = [OwnerRequest.from_bytes(r) for r in relay.owner_requests]
     fetched = FetchResponse.from_bytes(relay.fetch_response)
     return {
@@ -526,6 +541,9 @@ def _decoder_seeds() -> dict[str, list[bytes]]:
         "relay.bundle_response": [relay.bundle_response],
         "relay.deposit_request": [relay.deposit],
         "relay.deposit_response": [DepositResponse(bytes(16)).to_bytes()],
+        "sms.binary_segment": list(split_binary(sms.session_form, 9)),
+        "sms.compact": [sms.session_form, sms.first_contact],
+        "sms.text": [encode_text(sms.session_form).encode("latin-1")],
     }
 
 
@@ -542,6 +560,11 @@ def _decoder(name: str, parse: Run) -> tuple[str, Target]:
     where = f"{owner.__module__}.{owner.__qualname__}" if isinstance(owner, type) else None
     doc = f"{where}.from_bytes" if where else f"{parse.__module__}.{parse.__qualname__}"
     return name, Target(name, "decoder", doc, make)
+
+
+def _decode_text_bytes(data: bytes) -> object:
+    """Spec §11.3: a received text, as the characters of ``data`` read one byte each."""
+    return decode_text(data.decode("latin-1"))
 
 
 def _decoders() -> Iterable[tuple[str, Target]]:
@@ -599,6 +622,10 @@ def _decoders() -> Iterable[tuple[str, Target]]:
     yield _decoder("relay.bundle_response", BundleResponse.from_bytes)
     yield _decoder("relay.deposit_request", Deposit.from_bytes)
     yield _decoder("relay.deposit_response", DepositResponse.from_bytes)
+    # Spec §11: SMS segments (binary user data, Blindpost text) and the compact forms.
+    yield _decoder("sms.binary_segment", parse_binary_segment)
+    yield _decoder("sms.compact", decode_compact)
+    yield _decoder("sms.text", _decode_text_bytes)
 
 
 # --- entry points ------------------------------------------------------------------------------
@@ -771,6 +798,68 @@ def _open_session() -> tuple[Run, list[bytes]]:
     return run, world.session_envelopes
 
 
+@dataclass
+class _SmsWorld:
+    """Spec §11: a session form and an SMS first contact to Bob, made with seeded draws."""
+
+    first: _FirstContactWorld
+    session_form: bytes
+    sms_session: bytes
+    first_contact: bytes
+
+
+def _sms_world(label: str) -> _SmsWorld:
+    first = _first_contact_world(label)
+    rng = _rng(label + "/sms")
+    alice, _bob = _identities()
+    bundle = first.bundle
+    shared, ciphertext = encapsulate_deterministic(bundle.kem_prekey.public_key, rng(32))
+    sealed = _seal_sms_first_contact_with(
+        alice, bundle, Content(b"sms").to_bytes(), Profile.BINARY, X25519KeyPair(rng(32)),
+        shared, ciphertext, rng,
+    )  # fmt: skip
+    return _SmsWorld(
+        first,
+        session_form_of_envelope(first.session_envelopes[0]),
+        seal_sms_session(first.bob, Content(b"by sms").to_bytes(), profile=Profile.BINARY),
+        sealed.data,
+    )
+
+
+def _sms_reassemble() -> tuple[Run, list[bytes]]:
+    """Spec §11.6: one reassembler takes binary segments from one sender (its state persists)."""
+    world = _sms_world("sms-reassemble")
+    reassembler = Reassembler()
+    seeds = [*split_binary(world.session_form, 7), *split_binary(world.first_contact, 8)]
+    return lambda data: reassembler.receive(b"+15550100", data, now=NOW), seeds
+
+
+def _sms_open_session() -> tuple[Run, list[bytes]]:
+    """Spec §11.4: a session form that arrived by SMS, opened (the same state every time)."""
+    world = _sms_world("sms-open-session")
+    snapshot = world.first.alice.snapshot()
+    rng = _rng("sms-open-session-entry")
+
+    def run(data: bytes) -> object:
+        session = Session.restore(snapshot, rng=rng)
+        return open_sms_session(data, session, profile=Profile.BINARY)
+
+    return run, [world.session_form, world.sms_session]
+
+
+def _sms_open_first_contact() -> tuple[Run, list[bytes]]:
+    """Spec §11.5: an SMS first contact opened by its recipient (its stores persist)."""
+    world = _sms_world("sms-open-first-contact")
+    rng = _rng("sms-open-first-contact-entry")
+    keys, store = world.first.keys, world.first.store
+
+    def run(data: bytes) -> object:
+        return open_sms_first_contact(data, keys=keys, prekeys=store, profile=Profile.BINARY,
+                                      rng=rng)  # fmt: skip
+
+    return run, [world.first_contact]
+
+
 def _relay_owner() -> tuple[Run, list[bytes]]:
     """Spec §10.2–§10.3: the relay answers an owner operation (its store persists)."""
     world = _relay_world("relay-owner")
@@ -811,6 +900,9 @@ def _entries() -> Iterable[tuple[str, Target]]:
         ("relay.owner", _relay_owner),
         ("relay.bundle", _relay_bundle),
         ("relay.deposit", _relay_deposit),
+        ("sms.reassemble", _sms_reassemble),
+        ("sms.open_session", _sms_open_session),
+        ("sms.open_first_contact", _sms_open_first_contact),
     ]
     for name, make in table:
         yield name, Target(name, "entry", (make.__doc__ or name).strip(), make)
