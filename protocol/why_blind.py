@@ -15,7 +15,7 @@ Three measurements on one block of phone numbers (``+44 7`` followed by nine dig
    credential after its token bucket is spent, so the block takes years per credential.
 
 Sans-I/O like the rest of the package: ``clock`` (seconds as a float), ``rng`` and ``now`` are
-parameters; :mod:`protocol.cli` passes ``time.perf_counter``, the system RNG and the time.
+parameters; :mod:`protocol.edge.cli` passes ``time.perf_counter``, the system RNG and the time.
 """
 
 from __future__ import annotations

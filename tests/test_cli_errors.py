@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol.cli import EXIT_BROKEN_PIPE, EXIT_ENVIRONMENT, EXIT_FAILED, main
+from protocol.edge.cli import EXIT_BROKEN_PIPE, EXIT_ENVIRONMENT, EXIT_FAILED, main
 from tests.external import REPO
 
 
@@ -145,7 +145,7 @@ def test_verify_a_published_suite_still_passes(capsys: pytest.CaptureFixture[str
 
 def test_demo_into_a_closed_pipe_exits_quietly() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "protocol.cli", "demo"],
+        [sys.executable, "-m", "protocol.edge.cli", "demo"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -160,7 +160,7 @@ def test_demo_into_a_closed_pipe_exits_quietly() -> None:
 
 def test_demo_piped_to_head_prints_one_line_and_no_traceback() -> None:
     result = subprocess.run(
-        f"{sys.executable} -m protocol.cli demo | head -1",
+        f"{sys.executable} -m protocol.edge.cli demo | head -1",
         shell=True,
         cwd=REPO,
         capture_output=True,

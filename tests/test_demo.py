@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from protocol.cli import main
-from protocol.demo import run
+from protocol.edge.cli import main
+from protocol.edge.demo import run
 from protocol.kat import SeededRng
 
 

@@ -858,7 +858,7 @@ def test_policy_tables_are_bounded() -> None:
 
 
 def test_demo_shows_a_message_falling_back_to_sms() -> None:
-    from protocol.demo import run
+    from protocol.edge.demo import run
 
     lines: list[str] = []
     run(lines.append, rng=SeededRng(b"demo"), now=1_767_225_600)

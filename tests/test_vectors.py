@@ -10,7 +10,7 @@ import pycddl
 import pytest
 
 from protocol import kat
-from protocol.cli import main, render_suite
+from protocol.edge.cli import main, render_suite
 from protocol.errors import CODES
 from tests.external import REPO
 

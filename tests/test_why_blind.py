@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from protocol.cli import main
+from protocol.edge.cli import main
 from protocol.kat import SeededRng
 from protocol.why_blind import block_number, recover_from_hash, render, run, target_index
 

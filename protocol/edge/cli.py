@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from . import kat
+from .. import kat
 
 __all__ = ["EXIT_BROKEN_PIPE", "EXIT_ENVIRONMENT", "EXIT_FAILED", "EXIT_OK", "main"]
 
@@ -105,8 +105,8 @@ def _demo() -> int:
 def _why_blind(block: int) -> int:
     import time
 
-    from .primitives import system_rng
-    from .why_blind import MAX_BLOCK, render, run
+    from ..primitives import system_rng
+    from ..why_blind import MAX_BLOCK, render, run
 
     if not 1 <= block <= MAX_BLOCK:
         print(f"blindpost why-blind: --block must be 1 to {MAX_BLOCK}", file=sys.stderr)

@@ -22,22 +22,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .blinding import (
+from ..blinding import (
     IdentifierOutput,
     MailboxKeyPair,
     epoch_of,
     normalize_phone_number,
     request_evaluation,
 )
-from .codec import Message
-from .directory import (
+from ..codec import Message
+from ..directory import (
     Directory,
     Registration,
     lookup_request,
     read_lookup_response,
     registrations_for,
 )
-from .envelope import (
+from ..envelope import (
     ENVELOPE_HEADER_SIZE,
     Content,
     ConversationMailbox,
@@ -51,13 +51,13 @@ from .envelope import (
     seal_first_contact,
     seal_session,
 )
-from .errors import ProtocolError
-from .evaluator import Evaluator, OprfKeyPair
-from .handshake import PrekeyStore
-from .keys import IdentityKey, IdentityKeyPair
-from .primitives import Rng, Scalar, system_rng
-from .ratchet import Session, SessionSnapshot
-from .relay import (
+from ..errors import ProtocolError
+from ..evaluator import Evaluator, OprfKeyPair
+from ..handshake import PrekeyStore
+from ..keys import IdentityKey, IdentityKeyPair
+from ..primitives import Rng, Scalar, system_rng
+from ..ratchet import Session, SessionSnapshot
+from ..relay import (
     ACK_OP,
     FETCH_OP,
     KIND_CONVERSATION,
@@ -82,9 +82,9 @@ from .relay import (
     sign_deposit,
     solve_pow,
 )
-from .safety import SafetyNumber, compare_scanned
-from .sms import Deposit as DepositOverIp
-from .sms import Reassembler, Received, SendSms, TransportPolicy
+from ..safety import SafetyNumber, compare_scanned
+from ..sms import Deposit as DepositOverIp
+from ..sms import Reassembler, Received, SendSms, TransportPolicy
 
 __all__ = ["run"]
 
