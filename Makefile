@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,server]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,7 +27,7 @@ vectors: $(STAMP)
 PEERS_STAMP := $(VENV)/.installed-peers
 
 $(PEERS_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,peers]'
+	$(BIN)/python -m pip install --quiet -e '.[test,server,peers]'
 	touch $(PEERS_STAMP)
 
 bench: $(PEERS_STAMP)
@@ -44,7 +44,7 @@ FUZZ_RSS_MB ?= 512
 TARGET ?=
 
 $(FUZZ_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,fuzz]'
+	$(BIN)/python -m pip install --quiet -e '.[test,server,fuzz]'
 	touch $(FUZZ_STAMP)
 
 fuzz: $(FUZZ_STAMP)
