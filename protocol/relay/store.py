@@ -129,6 +129,9 @@ class RelayStore(Protocol):
         ``tombstone_until``), tombstones and owner-proof entries with ``until ≤ now``, mailboxes
         not touched since ``idle_before``, and all but the newest ``seeds_kept`` seeds with
         their proof-of-work entries."""
+    def checkpoint(self) -> None:
+        """Spec §10.9: after maintenance, let no journal keep the bytes of deleted rows (SQLite:
+        ``wal_checkpoint(TRUNCATE)``); a store without a journal does nothing."""
     def dump(self) -> dict[str, list[dict[str, object]]]:
         """Every row of every table of §10.8, as ``{table: [{field: value}]}`` (tests)."""
 
@@ -298,6 +301,9 @@ class MemoryStore:
         t.seeds = kept_seeds
         live = {seed for seed, _created in kept_seeds}
         t.pow = {entry for entry in t.pow if entry[0] in live}
+
+    def checkpoint(self) -> None:
+        """Nothing to do: no journal."""
 
     def dump(self) -> dict[str, list[dict[str, object]]]:
         t = self._t
