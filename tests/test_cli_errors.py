@@ -170,3 +170,30 @@ def test_demo_piped_to_head_prints_one_line_and_no_traceback() -> None:
     )
     assert len(result.stdout.splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+# --- demo: the relay's database ------------------------------------------------------------------
+
+
+def test_demo_db_that_cannot_be_opened(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a-file").write_text("")
+    target = tmp_path / "a-file" / "relay.db"
+    status, err = _run(capsys, "demo", "--db", str(target))
+    assert status == EXIT_ENVIRONMENT
+    assert str(target) in err and len(err.strip().splitlines()) == 1
+
+
+def test_demo_db_that_is_not_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("not a database, " * 100)
+    status, err = _run(capsys, "demo", "--db", str(target))
+    assert status == EXIT_ENVIRONMENT
+    assert str(target) in err
+
+
+def test_demo_unknown_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["demo", "--no-such-flag"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "--no-such-flag" in err

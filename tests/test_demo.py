@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from protocol.edge.cli import main
 from protocol.edge.demo import run
 from protocol.kat import SeededRng
@@ -55,3 +57,15 @@ def test_demo_is_deterministic_given_rng_and_clock() -> None:
 
 def test_cli_demo_exits_zero(capsys: object) -> None:
     assert main(["demo"]) == 0
+
+
+def test_cli_demo_keeps_the_relay_in_the_sqlite_file_it_is_given(tmp_path: Path) -> None:
+    """Spec §10.9: ``blindpost demo --db PATH`` runs the relay on SQLite there; what the file
+    holds afterwards is what the demo printed as the relay's view (no envelope left)."""
+    from protocol.edge.sqlite_store import SqliteStore
+
+    db = tmp_path / "relay.db"
+    assert main(["demo", "--db", str(db)]) == 0
+    with SqliteStore(db) as store:
+        dump = store.dump()
+    assert dump["envelope"] == [] and len(dump["mailbox"]) == 3 and dump["tombstone"]

@@ -95,10 +95,25 @@ def _verify(directory: Path, as_json: bool, only: Sequence[str] | None) -> int:
     return 1 if failures else 0
 
 
-def _demo() -> int:
-    from .demo import run
+def _demo(db: Path | None) -> int:
+    """The demo's relay keeps its tables in SQLite (spec §10.9): in ``db`` when given, else in
+    a temporary file removed at the end."""
+    import sqlite3
+    import tempfile
 
-    run(print)
+    from .demo import run
+    from .sqlite_store import SqliteStore
+
+    with tempfile.TemporaryDirectory(prefix="blindpost-demo-") as scratch:
+        path = db if db is not None else Path(scratch) / "relay.db"
+        try:
+            store = SqliteStore(path)
+        except sqlite3.Error as exc:
+            print(f"blindpost demo: {path}: cannot use as the relay's database: {exc}",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_ENVIRONMENT
+        with store:
+            run(print, relay_store=store, relay_file=path if db is not None else None)
     return 0
 
 
@@ -122,7 +137,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="blindpost", description=__doc__.split("\n")[0], epilog=_EPILOG
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="run a real flow end to end and show what servers saw")
+    demo = commands.add_parser(
+        "demo", help="run a real flow end to end and show what servers saw"
+    )
+    demo.add_argument(
+        "--db", type=Path, help="keep the relay's SQLite database here (default: a temporary file)"
+    )
     why = commands.add_parser(
         "why-blind", help="show why phone numbers are blinded, not hashed (with timings)"
     )
@@ -142,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        return _demo()
+        return _demo(args.db)
     if args.command == "why-blind":
         return _why_blind(args.block)
     if args.action == "generate":

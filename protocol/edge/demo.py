@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..blinding import (
     IdentifierOutput,
@@ -389,10 +390,17 @@ def _conversation(
     return restored
 
 
-def _relay_view(out: Out, world: _World) -> None:
+def _relay_view(out: Out, world: _World, relay_file: Path | None) -> None:
     """Spec §10.8: everything the relay holds now, table by table."""
     out("")
-    out("8. What the relay stores now (spec §10.8), after every envelope was acknowledged:")
+    where = type(world.store).__name__
+    if relay_file is not None:
+        where += f" in {relay_file}"
+    out(
+        f"8. What the relay stores now (spec §10.8; {where}), after every envelope was "
+        "acknowledged and maintenance ran:"
+    )
+    world.relay.maintain(now=world.now, rng=world.rng)
     for table, rows in world.store.dump().items():
         fields = ", ".join(STORED_FIELDS[table])
         out(f"   {table:16} {len(rows):3} rows  ({fields})")
@@ -448,9 +456,11 @@ def run(
     rng: Rng = system_rng,
     now: int | None = None,
     relay_store: RelayStore | None = None,
+    relay_file: Path | None = None,
 ) -> None:
     """Run the demo, writing human-readable lines through ``out``; the relay keeps its tables
-    in ``relay_store`` (in memory if none is given)."""
+    in ``relay_store`` (in memory if none is given; ``blindpost demo`` gives an SQLite store,
+    whose file ``relay_file`` names when the user chose it)."""
     now = int(time.time()) if now is None else now
     out(
         "Blindpost demo — blind discovery, a sealed first contact through a blind relay, "
@@ -470,7 +480,7 @@ def run(
     bob_device = _publish(out, world, bob, found)
     alice_session, bob_session, reply = _first_contact(out, world, alice, found, bob_device)
     bob_session = _conversation(out, world, alice_session, bob_session, reply)
-    _relay_view(out, world)
+    _relay_view(out, world, relay_file)
 
     alice_view = SafetyNumber.of(alice.public, bob.public)
     bob_view = SafetyNumber.of(bob.public, alice.public)
