@@ -695,6 +695,145 @@ def _raw_owner_proof_floor() -> Split:
     return repeat(ops)
 
 
+#: ``relay_sqlite_10k``: envelopes the relay's database holds in other mailboxes throughout.
+RELAY_BACKGROUND_ENVELOPES = 10_000
+#: Envelopes per owner fetch and acknowledgement (the relay's ``MAX_FETCH_ENVELOPES``).
+RELAY_BATCH = 100
+_RELAY_ENVELOPE_SIZE = 37 + 1024  # a 1 KiB body (a padded size, §9.3) and its header
+_RELAY_NOW = 1_780_531_200
+
+
+def _relay_db(prefix: str) -> Path:
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=prefix)) / "relay.db"
+
+
+def _bp_relay_sqlite() -> Split:
+    """Spec §10.4, §10.9: the relay core on :class:`SqliteStore` (WAL, ``synchronous=FULL``,
+    ``secure_delete``), its database holding :data:`RELAY_BACKGROUND_ENVELOPES` envelopes in
+    other mailboxes. Per envelope: a first-contact deposit with its proof of work (solved before
+    timing), each deposit its own transaction; then owner fetches and acknowledgements of
+    :data:`RELAY_BATCH` envelopes each, until the mailbox is empty. A new mailbox per round
+    (opened before timing) keeps the owner-proof replay cache within its bound."""
+    relay_mod = _blindpost("protocol.relay")
+    prim = _blindpost("protocol.primitives")
+    store_mod = _blindpost("protocol.edge.sqlite_store")
+    env = _blindpost("protocol.envelope")
+    store = store_mod.SqliteStore(_relay_db("bench-relay-"))
+    relay_id, now = os.urandom(32), _RELAY_NOW
+    relay = relay_mod.Relay(store, relay_id)
+    relay.maintain(now=now, rng=os.urandom)
+    stored = _blindpost("protocol.relay.store")
+    record, mailbox = stored.EnvelopeRecord, stored.MailboxRecord
+    with store.transaction():
+        for m in range(10):
+            address = bytes([m]) * 32
+            store.put_mailbox(mailbox(address, relay_mod.KIND_FIRST_CONTACT, 256, None, now))
+            for _ in range(RELAY_BACKGROUND_ENVELOPES // 10):
+                envelope = os.urandom(_RELAY_ENVELOPE_SIZE)
+                store.put_envelope(record(address, os.urandom(16), envelope, now, now + 86_400))
+    seed = store.seeds()[0][0]
+    header_ttl = (86_400).to_bytes(4, "big")
+
+    def owner(secret: Any, op: int, body: Any) -> bytes:
+        request = relay_mod.owner_request(
+            secret, relay_id=relay_id, op=op, body=body, time=now, rng=os.urandom
+        )
+        response: bytes = relay.owner(request, now=now)
+        return response
+
+    def mailbox_with(n: int) -> tuple[Any, list[bytes]]:
+        secret = prim.Scalar.random(os.urandom)
+        address = prim.Element.base_mul(secret).to_bytes()
+        owner(secret, relay_mod.OPEN_OP, relay_mod.OpenBody(relay_mod.KIND_FIRST_CONTACT, 256))
+        deposits = []
+        for _ in range(n):
+            envelope = bytes([env.ENVELOPE_VERSION]) + address + header_ttl + os.urandom(
+                _RELAY_ENVELOPE_SIZE - env.ENVELOPE_HEADER_SIZE
+            )
+            identifier = env.envelope_id(envelope)
+            nonce = relay_mod.solve_pow(seed, address, identifier, 256, rng=os.urandom)
+            deposits.append(relay_mod.Deposit(envelope, seed, nonce).to_bytes())
+        return secret, deposits
+
+    def prepare(n: int) -> list[tuple[Any, list[bytes]]]:
+        # at most half a mailbox's quota per mailbox
+        return [mailbox_with(min(500, n - i)) for i in range(0, n, 500)]
+
+    fetch_body = relay_mod.FetchBody(RELAY_BATCH)
+    fetch_op, ack_op = relay_mod.FETCH_OP, relay_mod.ACK_OP
+    fetch_response, ack_body = relay_mod.FetchResponse.from_bytes, relay_mod.AckBody
+
+    def run(work: list[tuple[Any, list[bytes]]]) -> None:
+        for secret, deposits in work:
+            for deposit in deposits:
+                relay.deposit(deposit, now=now)
+            while True:
+                held = fetch_response(owner(secret, fetch_op, fetch_body)).envelopes
+                if not held:
+                    break
+                owner(secret, ack_op, ack_body(tuple(e.id for e in held)))
+
+    return Split(prepare, run)
+
+
+def _raw_relay_sqlite_floor() -> Split:
+    """Floor of ``relay_sqlite_10k``: the same envelope rows inserted (one transaction each),
+    read (:data:`RELAY_BATCH` at a time, in deposit order) and deleted (one transaction per
+    batch) with plain ``sqlite3`` under the same pragmas, in a table of the same layout that
+    holds :data:`RELAY_BACKGROUND_ENVELOPES` other rows."""
+    import sqlite3
+
+    db = sqlite3.connect(_relay_db("bench-relay-floor-"), isolation_level=None)
+    for pragma in ("journal_mode = WAL", "synchronous = FULL", "secure_delete = ON"):
+        db.execute(f"PRAGMA {pragma}")
+    db.execute(
+        "CREATE TABLE envelope (address BLOB NOT NULL, id BLOB NOT NULL, envelope BLOB NOT NULL,"
+        " arrival INTEGER NOT NULL, expires INTEGER NOT NULL, UNIQUE (address, id))"
+    )
+    db.execute("CREATE INDEX envelope_expires ON envelope (expires)")
+    now = _RELAY_NOW
+    db.execute("BEGIN")
+    db.executemany(
+        "INSERT INTO envelope VALUES (?, ?, ?, ?, ?)",
+        [
+            (bytes([i % 10]) * 32, os.urandom(16), os.urandom(_RELAY_ENVELOPE_SIZE), now, now + 1)
+            for i in range(RELAY_BACKGROUND_ENVELOPES)
+        ],
+    )
+    db.execute("COMMIT")
+
+    def prepare(n: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        address = os.urandom(32)
+        return address, [(os.urandom(16), os.urandom(_RELAY_ENVELOPE_SIZE)) for _ in range(n)]
+
+    def run(work: tuple[bytes, list[tuple[bytes, bytes]]]) -> None:
+        address, rows = work
+        execute = db.execute
+        for identifier, envelope in rows:
+            execute("BEGIN IMMEDIATE")
+            execute(
+                "INSERT INTO envelope VALUES (?, ?, ?, ?, ?)",
+                (address, identifier, envelope, now, now + 86_400),
+            )
+            execute("COMMIT")
+        while True:
+            held = execute(
+                "SELECT id, envelope FROM envelope WHERE address = ? AND expires > ? "
+                "ORDER BY rowid LIMIT ?",
+                (address, now, RELAY_BATCH),
+            ).fetchall()
+            if not held:
+                break
+            execute("BEGIN IMMEDIATE")
+            for identifier, _envelope in held:
+                execute("DELETE FROM envelope WHERE address = ? AND id = ?", (address, identifier))
+            execute("COMMIT")
+
+    return Split(prepare, run)
+
+
 class _OwnerOracle:
     """A relay with one open mailbox, and owner requests whose proof fails (spec §10.2)."""
 
@@ -1213,6 +1352,20 @@ def _cases() -> list[Case]:
             floor=lambda: _oracle().at(_oracle().open_address),
             floor_what="the same forged request for an open mailbox (a wrong key)",
             targets=(Target(13, "floor", 1.05, note="the same answer in code and in time"),),
+        )
+    )
+    cases.append(
+        Case(
+            name="relay_sqlite_10k",
+            what=(
+                "relay core on SQLite (FULL, WAL), per envelope: deposit with proof of work, "
+                f"then fetch + ack by {RELAY_BATCH}; {RELAY_BACKGROUND_ENVELOPES:,} other "
+                "envelopes held"
+            ),
+            blindpost=_bp_relay_sqlite,
+            floor=_raw_relay_sqlite_floor,
+            floor_what="the same rows inserted, read and deleted with plain sqlite3",
+            targets=(Target(13, "floor", 1.5),),
         )
     )
     cases.append(

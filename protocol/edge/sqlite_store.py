@@ -54,6 +54,8 @@ _SCHEMA = (
         expires INTEGER NOT NULL,
         UNIQUE (address, id))""",
     """CREATE INDEX IF NOT EXISTS envelope_expires ON envelope (expires)""",
+    # a mailbox's usage (count and bytes, the quotas of §10.4) from the index alone
+    """CREATE INDEX IF NOT EXISTS envelope_usage ON envelope (address, length(envelope))""",
     """CREATE TABLE IF NOT EXISTS bundle (
         address BLOB PRIMARY KEY NOT NULL REFERENCES mailbox (address) ON DELETE CASCADE,
         bundle BLOB NOT NULL)""",
@@ -67,23 +69,23 @@ _SCHEMA = (
         which TEXT NOT NULL,
         tokens INTEGER NOT NULL,
         updated INTEGER NOT NULL,
-        PRIMARY KEY (address, which))""",
+        PRIMARY KEY (address, which)) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS tombstone (
         address BLOB NOT NULL,
         id BLOB NOT NULL,
         until INTEGER NOT NULL,
-        PRIMARY KEY (address, id))""",
+        PRIMARY KEY (address, id)) WITHOUT ROWID""",
     """CREATE INDEX IF NOT EXISTS tombstone_until ON tombstone (until)""",
     """CREATE TABLE IF NOT EXISTS owner_proof (
         address BLOB NOT NULL,
         commitment BLOB NOT NULL,
         until INTEGER NOT NULL,
-        PRIMARY KEY (address, commitment))""",
+        PRIMARY KEY (address, commitment)) WITHOUT ROWID""",
     """CREATE INDEX IF NOT EXISTS owner_proof_until ON owner_proof (until)""",
     """CREATE TABLE IF NOT EXISTS pow (
         seed BLOB NOT NULL,
         nonce BLOB NOT NULL,
-        PRIMARY KEY (seed, nonce))""",
+        PRIMARY KEY (seed, nonce)) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS seed (seed BLOB NOT NULL, created INTEGER NOT NULL)""",
 )
 
@@ -93,10 +95,12 @@ _DUMP = {
     "envelope": "SELECT address, id, envelope, arrival, expires FROM envelope ORDER BY rowid",
     "bundle": "SELECT address, bundle FROM bundle ORDER BY rowid",
     "one_time_prekey": "SELECT address, prekey_id, prekey FROM one_time_prekey ORDER BY rowid",
-    "bucket": "SELECT address, which, tokens, updated FROM bucket ORDER BY rowid",
-    "tombstone": "SELECT address, id, until FROM tombstone ORDER BY rowid",
-    "owner_proof": "SELECT address, commitment, until FROM owner_proof ORDER BY rowid",
-    "pow": "SELECT seed, nonce FROM pow ORDER BY rowid",
+    "bucket": "SELECT address, which, tokens, updated FROM bucket ORDER BY address, which",
+    "tombstone": "SELECT address, id, until FROM tombstone ORDER BY address, id",
+    "owner_proof": (
+        "SELECT address, commitment, until FROM owner_proof ORDER BY address, commitment"
+    ),
+    "pow": "SELECT seed, nonce FROM pow ORDER BY seed, nonce",
     "seed": "SELECT seed, created FROM seed ORDER BY rowid",
 }
 
