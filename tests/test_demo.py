@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from protocol.edge.cli import main
 from protocol.edge.demo import run
 from protocol.kat import SeededRng
+from tests.test_leak_audit import _number_spellings, _patterns, audit
 
 
 def test_demo_runs_the_real_flow() -> None:
@@ -69,3 +76,93 @@ def test_cli_demo_keeps_the_relay_in_the_sqlite_file_it_is_given(tmp_path: Path)
     with SqliteStore(db) as store:
         dump = store.dump()
     assert dump["envelope"] == [] and len(dump["mailbox"]) == 3 and dump["tombstone"]
+
+
+# --- blindpost demo --json: the server view, audited -------------------------------------------
+
+
+def _demo_json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    assert main(["demo", "--json"]) == 0
+    document: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return document
+
+
+def _server_bytes(document: dict[str, Any]) -> dict[str, list[bytes]]:
+    """Every byte string a role received or stored: the entry's bytes and every hex field."""
+    seen: dict[str, list[bytes]] = {}
+    for role, entries in document["server_view"].items():
+        blobs = seen.setdefault(role, [])
+        for entry in entries:
+            blobs.append(bytes.fromhex(entry["hex"]))
+            if "credential" in entry:
+                blobs.append(bytes.fromhex(entry["credential"]))
+            for value in entry.get("fields", {}).values():
+                if isinstance(value, str):  # bytes as hex; a text field ("which") as itself
+                    try:
+                        blobs.append(bytes.fromhex(value))
+                    except ValueError:
+                        blobs.append(value.encode())
+    return seen
+
+
+def _text_patterns(text: str) -> dict[bytes, str]:
+    out: dict[bytes, str] = {}
+    for encoding in ("ascii", "utf-16-le", "utf-16-be"):
+        raw = text.encode(encoding)
+        out[raw] = f"text {text!r} {encoding}"
+        out[raw.hex().encode()] = f"text {text!r} {encoding} hex"
+        out[base64.b64encode(raw)] = f"text {text!r} {encoding} base64"
+    return out
+
+
+def _demo_patterns(document: dict[str, Any]) -> dict[bytes, str]:
+    patterns: dict[bytes, str] = {}
+    for client in document["clients"]:
+        for number in (client["phone"], *client["contacts"]):
+            patterns |= _patterns(f"{client['name']}'s number", _number_spellings(number))
+        for label in ("imei", "imsi"):
+            value = client[label]
+            spelled = [value, f"{value[:2]}-{value[2:8]}-{value[8:14]}-{value[14:]}"]
+            patterns |= _patterns(f"{client['name']} {label}", spelled)
+    for message in document["messages"]:
+        patterns |= _text_patterns(message["text"])
+    return patterns
+
+
+def test_demo_json_has_the_documented_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    document = _demo_json(capsys)
+    assert set(document) == {"clients", "messages", "server_view"}
+    assert [c["name"] for c in document["clients"]] == ["Alice", "Bob"]
+    for client in document["clients"]:
+        assert set(client) == {"name", "phone", "imei", "imsi", "contacts"}
+    assert set(document["server_view"]) == {"evaluator", "directory", "relay", "sms_carrier"}
+    for entries in document["server_view"].values():
+        assert entries and all(isinstance(e["hex"], str) for e in entries)
+    messages = document["messages"]
+    assert all(set(m) == {"from", "to", "text", "transport", "delivered"} for m in messages)
+    assert {m["transport"] for m in messages} == {"ip", "sms"}
+    lost = [m["text"] for m in messages if not m["delivered"]]
+    assert lost == ["message 2"]
+
+
+def test_demo_servers_saw_no_identifier_and_no_text(capsys: pytest.CaptureFixture[str]) -> None:
+    """The leak audit over ``blindpost demo --json``: no phone number (of a client or of a
+    contact, in any spelling, encoding or digest), IMEI, IMSI or message text in any byte any
+    server role received or stored."""
+    document = _demo_json(capsys)
+    assert audit(_server_bytes(document), _demo_patterns(document)) == []
+
+
+def test_demo_audit_finds_a_planted_leak(capsys: pytest.CaptureFixture[str]) -> None:
+    document = _demo_json(capsys)
+    bob = document["clients"][1]
+    planted = b"\x01" + bob["phone"].replace(" ", "").encode() + b"\x02"
+    document["server_view"]["relay"].append({"op": "deposit", "hex": planted.hex()})
+    document["server_view"]["directory"].append(
+        {"op": "lookup", "hex": hashlib.sha256(bob["imsi"].encode()).digest().hex()}
+    )
+    document["server_view"]["sms_carrier"].append(
+        {"op": "segment", "hex": "message 3".encode("utf-16-le").hex()}
+    )
+    findings = {role for role, _label in audit(_server_bytes(document), _demo_patterns(document))}
+    assert findings == {"relay", "directory", "sms_carrier"}

@@ -95,13 +95,13 @@ def _verify(directory: Path, as_json: bool, only: Sequence[str] | None) -> int:
     return 1 if failures else 0
 
 
-def _demo(db: Path | None) -> int:
+def _demo(db: Path | None, as_json: bool) -> int:
     """The demo's relay keeps its tables in SQLite (spec §10.9): in ``db`` when given, else in
     a temporary file removed at the end."""
     import sqlite3
     import tempfile
 
-    from .demo import run
+    from .demo import document, run
     from .sqlite_store import SqliteStore
 
     with tempfile.TemporaryDirectory(prefix="blindpost-demo-") as scratch:
@@ -113,7 +113,10 @@ def _demo(db: Path | None) -> int:
                   file=sys.stderr)  # fmt: skip
             return EXIT_ENVIRONMENT
         with store:
-            run(print, relay_store=store, relay_file=path if db is not None else None)
+            out = (lambda _line: None) if as_json else print
+            view = run(out, relay_store=store, relay_file=path if db is not None else None)
+    if as_json:
+        print(json.dumps(document(view), indent=1))
     return 0
 
 
@@ -143,6 +146,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--db", type=Path, help="keep the relay's SQLite database here (default: a temporary file)"
     )
+    demo.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document: the phones, the messages and every byte each server saw",
+    )
     why = commands.add_parser(
         "why-blind", help="show why phone numbers are blinded, not hashed (with timings)"
     )
@@ -162,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        return _demo(args.db)
+        return _demo(args.db, args.json)
     if args.command == "why-blind":
         return _why_blind(args.block)
     if args.action == "generate":

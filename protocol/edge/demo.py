@@ -33,6 +33,7 @@ from ..blinding import (
 from ..codec import Message
 from ..directory import (
     Directory,
+    DirectoryParameters,
     Registration,
     lookup_request,
     read_lookup_response,
@@ -53,7 +54,7 @@ from ..envelope import (
     seal_session,
 )
 from ..errors import ProtocolError
-from ..evaluator import Evaluator, OprfKeyPair
+from ..evaluator import Evaluator, OprfKeyPair, PublishedKey
 from ..handshake import PrekeyStore
 from ..keys import IdentityKey, IdentityKeyPair
 from ..primitives import Rng, Scalar, system_rng
@@ -87,7 +88,7 @@ from ..safety import SafetyNumber, compare_scanned
 from ..sms import Deposit as DepositOverIp
 from ..sms import Reassembler, Received, SendSms, TransportPolicy
 
-__all__ = ["run"]
+__all__ = ["ALICE", "BOB", "Device", "ServerView", "document", "run"]
 
 #: How many one-time prekeys of each kind Bob publishes in the demo.
 _BATCH = 3
@@ -106,9 +107,129 @@ def _refused(out: Out, what: str, action: Callable[[], object]) -> None:
     raise AssertionError(f"{what} was accepted")  # pragma: no cover - a security bug
 
 
+@dataclass(frozen=True)
+class Device:
+    """A phone: what it knows about its owner. The demo proves that none of it leaves the
+    device: the server view (``--json``) is audited for every field (tests/test_demo.py)."""
+
+    name: str
+    phone: str
+    imei: str
+    imsi: str
+    contacts: tuple[str, ...]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "phone": self.phone,
+            "imei": self.imei,
+            "imsi": self.imsi,
+            "contacts": list(self.contacts),
+        }
+
+
+@dataclass
+class ServerView:
+    """Everything each server role received (request bytes, credentials) or stored, byte for
+    byte, and the messages of the conversation with how they travelled."""
+
+    received: dict[str, list[dict[str, object]]]
+    messages: list[dict[str, object]]
+
+    @classmethod
+    def empty(cls) -> ServerView:
+        roles = ("evaluator", "directory", "relay", "sms_carrier")
+        return cls({role: [] for role in roles}, [])
+
+    def saw(self, role: str, op: str, data: bytes, **extra: object) -> None:
+        self.received[role].append({"op": op, "hex": data.hex(), **extra})
+
+    def message(self, sender: str, to: str, text: str, transport: str, delivered: bool) -> None:
+        self.messages.append(
+            {"from": sender, "to": to, "text": text, "transport": transport,
+             "delivered": delivered}
+        )  # fmt: skip
+
+
+def document(view: ServerView) -> dict[str, object]:
+    """``blindpost demo --json``: the phones, the messages and the server view, so that anyone
+    can audit byte for byte what the servers saw (``hex``: the bytes a role received, or a
+    stored row's byte fields joined, with the row's fields beside them)."""
+    return {
+        "clients": [ALICE.as_json(), BOB.as_json()],
+        "messages": view.messages,
+        "server_view": view.received,
+    }
+
+
+class _SeenEvaluator:
+    """The evaluator, with what it receives recorded (spec §8.5)."""
+
+    def __init__(self, inner: Evaluator, view: ServerView) -> None:
+        self._inner, self._view = inner, view
+
+    def current_key(self) -> PublishedKey:
+        return self._inner.current_key()
+
+    def available(self, credential: bytes, now: int) -> int:
+        return self._inner.available(credential, now)
+
+    def evaluate(self, credential: bytes, request: bytes, *, now: int, rng: Rng) -> bytes:
+        self._view.saw("evaluator", "evaluate", request, credential=credential.hex())
+        return self._inner.evaluate(credential, request, now=now, rng=rng)
+
+
+class _SeenDirectory:
+    """The directory, with what it receives recorded (spec §8.6)."""
+
+    def __init__(self, inner: Directory, view: ServerView) -> None:
+        self._inner, self._view = inner, view
+
+    def parameters(self) -> DirectoryParameters:
+        return self._inner.parameters()
+
+    def register(self, credential: bytes, request: bytes, *, now: int) -> None:
+        self._view.saw("directory", "register", request, credential=credential.hex())
+        self._inner.register(credential, request, now=now)
+
+    def lookup(self, request: bytes, *, now: int) -> bytes:
+        self._view.saw("directory", "lookup", request)
+        return self._inner.lookup(request, now=now)
+
+
+class _SeenRelay:
+    """The relay, with every request it receives recorded (spec §10)."""
+
+    def __init__(self, inner: Relay, view: ServerView) -> None:
+        self._inner, self._view = inner, view
+
+    def maintain(self, *, now: int, rng: Rng) -> None:
+        self._inner.maintain(now=now, rng=rng)
+
+    def owner(self, data: bytes, *, now: int) -> bytes:
+        self._view.saw("relay", "owner", data)
+        return self._inner.owner(data, now=now)
+
+    def bundle(self, data: bytes, *, now: int) -> bytes:
+        self._view.saw("relay", "bundle", data)
+        return self._inner.bundle(data, now=now)
+
+    def deposit(self, data: bytes, *, now: int) -> bytes:
+        self._view.saw("relay", "deposit", data)
+        return self._inner.deposit(data, now=now)
+
+
 #: Bob's number as Bob types it, and Alice's address book (Bob's number spelt her way).
 _BOB_TYPES = "020 7946 0958"
 _ALICE_CONTACTS = ("+44 (0)20 7946-0958", "+1 202 555 0143", "0044 20 7946 0000")
+
+#: The two phones of the demo (fictional numbers from Ofcom's drama ranges, test IMEIs/IMSIs).
+ALICE = Device(
+    "Alice", "+44 7700 900123", "490154203237518", "234159876543210", _ALICE_CONTACTS
+)
+BOB = Device(
+    "Bob", "+44 20 7946 0958", "356938035643809", "234150123456789", ("+44 7700 900123",)
+)
 
 
 @dataclass
@@ -122,12 +243,12 @@ class _Found:
 
 
 def _discovery(
-    out: Out, alice: IdentityKeyPair, bob: IdentityKeyPair, now: int, rng: Rng
+    out: Out, alice: IdentityKeyPair, bob: IdentityKeyPair, now: int, rng: Rng, view: ServerView
 ) -> _Found:
     """Spec §8: registration and discovery; Alice ends with Bob's identity and routing ID."""
-    evaluator = Evaluator(OprfKeyPair.generate(1, rng), now=now)
+    evaluator = _SeenEvaluator(Evaluator(OprfKeyPair.generate(1, rng), now=now), view)
     pinned = evaluator.current_key()  # shipped with the app, never taken from a response
-    directory = Directory()
+    directory = _SeenDirectory(Directory(), view)
     out("")
     out("2. Bob registers his phone number — blindly (spec §8).")
     number = normalize_phone_number(_BOB_TYPES, default_country=44)
@@ -293,6 +414,7 @@ def _first_contact(
         "same encrypted message."
     )
     world.ack(bob.routing_secret, [f.id for f in fetched])
+    world.view.message("Alice", "Bob", text.decode(), "ip", True)
     _refused(
         out,
         "   The same deposit replayed after Bob acknowledged it",
@@ -338,6 +460,7 @@ def _conversation(
     reply = Content.from_bytes(open_session(got.envelope, alice))
     world.ack(alice_mailbox.owner_secret, [got.id])
     assert reply.grant is not None and reply.body is not None
+    world.view.message("Bob", "Alice", reply.body.decode(), "ip", True)
     out(
         f"   Alice fetches it ({len(got.envelope)} bytes, padded): {reply.body.decode()!r} — and "
         "Bob's mailbox grant. The relay cannot link the two mailboxes to each other or to the "
@@ -357,6 +480,8 @@ def _conversation(
         body = Content.from_bytes(open_session(envelope.envelope, bob)).body or b""
         out(f"     Bob reads {body.decode()!r}")
     world.ack(bob_mailbox.owner_secret, [e.id for e in fetched])
+    for i in (1, 2, 3, 4):
+        world.view.message("Alice", "Bob", f"message {i}", "ip", i != 2)
     out(f"     (Bob keeps {bob.skipped_key_count} skipped message key for the lost message 2)")
     _refused(out, "     Message 4 deposited again", lambda: world.deposit(to_bob, sent[3]))
     _refused(
@@ -368,7 +493,11 @@ def _conversation(
     _refused(
         out, "     Message 5 with one flipped bit", lambda: open_session(bytes(tampered), bob)
     )
-    genuine = Content.from_bytes(open_session(fifth, bob)).body or b""
+    world.deposit(to_bob, fifth)
+    (delivered,) = world.fetch(bob_mailbox.owner_secret)
+    world.ack(bob_mailbox.owner_secret, [delivered.id])
+    genuine = Content.from_bytes(open_session(delivered.envelope, bob)).body or b""
+    world.view.message("Alice", "Bob", genuine.decode(), "ip", True)
     out(f"     The genuine message 5 still decrypts: {genuine.decode()!r}")
     for i in range(3):
         sender, receiver = (alice, bob) if i % 2 else (bob, alice)
@@ -414,11 +543,12 @@ def _relay_view(out: Out, world: _World, relay_file: Path | None) -> None:
 class _World:
     """The relay of the demo and the clock and randomness everyone uses."""
 
-    relay: Relay
+    relay: _SeenRelay
     store: RelayStore
     relay_id: bytes
     now: int
     rng: Rng
+    view: ServerView
 
     def owner(self, secret: Scalar, op: int, body: Message) -> int:
         """An owner operation with its proof; returns the request's size."""
@@ -457,11 +587,13 @@ def run(
     now: int | None = None,
     relay_store: RelayStore | None = None,
     relay_file: Path | None = None,
-) -> None:
+) -> ServerView:
     """Run the demo, writing human-readable lines through ``out``; the relay keeps its tables
     in ``relay_store`` (in memory if none is given; ``blindpost demo`` gives an SQLite store,
-    whose file ``relay_file`` names when the user chose it)."""
+    whose file ``relay_file`` names when the user chose it). Returns what every server role
+    received or stored, and the messages (``blindpost demo --json``)."""
     now = int(time.time()) if now is None else now
+    view = ServerView.empty()
     out(
         "Blindpost demo — blind discovery, a sealed first contact through a blind relay, "
         "conversation mailboxes, safety numbers"
@@ -472,10 +604,10 @@ def run(
     out("1. Alice and Bob each generate an identity (Ed25519 signing key + bound X25519 key).")
     out(f"   Alice: {alice!r}")
     out(f"   Bob:   {bob!r}")
-    found = _discovery(out, alice, bob, now, rng)
+    found = _discovery(out, alice, bob, now, rng, view)
     store = MemoryStore() if relay_store is None else relay_store
     relay_id = rng(32)
-    world = _World(Relay(store, relay_id), store, relay_id, now, rng)
+    world = _World(_SeenRelay(Relay(store, relay_id), view), store, relay_id, now, rng, view)
     world.relay.maintain(now=now, rng=rng)
     bob_device = _publish(out, world, bob, found)
     alice_session, bob_session, reply = _first_contact(out, world, alice, found, bob_device)
@@ -494,14 +626,23 @@ def run(
     mallory = IdentityKeyPair.generate(rng)
     wrong = compare_scanned(bob_view, SafetyNumber.of(mallory.public, bob.public).scannable())
     out(f"   Bob scans a code made with Mallory's key instead: match = {wrong}")
-    _sms_fallback(out, alice_session, bob_session, rng, now)
+    _sms_fallback(out, alice_session, bob_session, rng, now, view)
+    for table, rows in store.dump().items():
+        for row in rows:
+            stored = b"".join(v for v in row.values() if isinstance(v, bytes))
+            fields = {k: v.hex() if isinstance(v, bytes) else v for k, v in row.items()}
+            view.saw("relay", f"stored:{table}", stored, fields=fields)
+    return view
 
 
-def _sms_fallback(out: Out, alice: Session, bob: Session, rng: Rng, now: int) -> None:
+def _sms_fallback(
+    out: Out, alice: Session, bob: Session, rng: Rng, now: int, view: ServerView
+) -> None:
     """Spec §11: Alice's deposit goes unacknowledged; the same ratchet message goes by SMS."""
     policy = TransportPolicy(reference=rng(1)[0])
     mailbox = rng(32)  # Bob's conversation mailbox (§9.5); the relay never answers here
-    content = Content(b"On the train, no data. Did this reach you?").to_bytes()
+    text = "On the train, no data. Did this reach you?"
+    content = Content(text.encode()).to_bytes()
     (deposit,) = policy.send_session(alice, mailbox, content, ttl=86_400, now=now)
     assert isinstance(deposit, DepositOverIp)
     out("")
@@ -512,6 +653,9 @@ def _sms_fallback(out: Out, alice: Session, bob: Session, rng: Rng, now: int) ->
     (sms,) = policy.tick(now + 60)
     assert isinstance(sms, SendSms)
     segments = [s for s in sms.segments if isinstance(s, bytes)]
+    view.saw("relay", "deposit (never acknowledged)", deposit.envelope)
+    for segment in segments:  # the user data of each SMS; the carrier routes by the numbers
+        view.saw("sms_carrier", "segment", segment)
     out(
         f"   After 60 s the same ratchet message goes by SMS: {len(segments)} binary segments "
         f"of {', '.join(str(len(s)) for s in segments)} octets (port 16216 in the first)."
@@ -525,7 +669,8 @@ def _sms_fallback(out: Out, alice: Session, bob: Session, rng: Rng, now: int) ->
     receiver = TransportPolicy()
     received = receiver.receive_sms(message, bob)
     assert isinstance(received, Received)
-    text = Content.from_bytes(received.plaintext).body or b""
-    out(f"   Bob reassembles them (last first) and reads: {text.decode()!r}")
+    read = Content.from_bytes(received.plaintext).body or b""
+    out(f"   Bob reassembles them (last first) and reads: {read.decode()!r}")
+    view.message("Alice", "Bob", read.decode(), "sms", read.decode() == text)
     late = receiver.receive_envelope(deposit.envelope, bob)
     out(f"   The relay's copy arrives later: {type(late).__name__.lower()} — already there.")
