@@ -259,6 +259,11 @@ CODES: Final[dict[str, tuple[type[ProtocolError], str]]] = {
     ),
     # --- usage ---
     "usage.bad_argument": (UsageError, "an argument of the wrong length, type or range"),
+    "usage.bad_state": (
+        UsageError,
+        "a call the object's state does not allow now (a client exchange already done, a "
+        "client not registered yet)",
+    ),
     "usage.export_only": (UsageError, "seal or open on an HPKE export-only context"),
     "usage.rng": (UsageError, "the injected rng returned the wrong number of bytes"),
     "usage.no_sending_chain": (

@@ -1,0 +1,459 @@
+"""Spec §12: the client facade — one object that does the protocol's steps in the right order.
+
+Sans-I/O in the h11 manner: a :class:`Client` never sends anything. Each operation returns an
+:class:`Exchange`, which names the next :class:`Outgoing` request (a server role, an operation
+and the request's bytes); the application carries it by any transport and hands the response's
+bytes back with :meth:`Exchange.respond`, until the exchange is done and holds its result. A
+server's refusal is handed back with :meth:`Exchange.fail`.
+
+What a failed or abandoned exchange leaves (spec §12.3): ``register`` and ``discover`` commit
+only when they complete; a first contact keeps its new session only when the deposit was
+answered; a session message advances the ratchet when it is sealed (a refused deposit is a lost
+message, which the peer's ratchet tolerates); ``fetch`` keeps every message it opened in an
+inbox until an exchange completes, so a refused acknowledgement loses nothing, and a message
+delivered twice (the relay again, or SMS, §11.7) is acknowledged and not shown twice.
+
+Nothing is sent before :meth:`Client.register` (an explicit opt-in, spec §12.1). Multi-device
+accounts are out of scope (§12.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Literal, TypeVar
+
+from .blinding import (
+    IdentifierOutput,
+    MailboxKeyPair,
+    PhoneNumber,
+    epoch_of,
+    request_evaluation,
+)
+from .directory import (
+    DirectoryParameters,
+    Registration,
+    lookup_request,
+    read_lookup_response,
+    registrations_for,
+)
+from .envelope import (
+    Content,
+    ConversationMailbox,
+    FirstContactBundle,
+    FirstContactKeys,
+    MailboxGrant,
+    envelope_id,
+    open_first_contact,
+    open_session,
+    seal_first_contact,
+    seal_session,
+)
+from .errors import AuthenticationError, ProtocolError, StateError, UsageError
+from .evaluator import PublishedKey
+from .handshake import PrekeyStore
+from .keys import IdentityKey, IdentityKeyPair
+from .primitives import Rng, Scalar
+from .ratchet import Session
+from .relay import (
+    ACK_OP,
+    FETCH_OP,
+    KIND_CONVERSATION,
+    KIND_FIRST_CONTACT,
+    OPEN_OP,
+    PUBLISH_OP,
+    AckBody,
+    BundleRequest,
+    BundleResponse,
+    Deposit,
+    FetchBody,
+    FetchResponse,
+    OpenBody,
+    PublishBody,
+    StoredEnvelope,
+    owner_request,
+    sign_deposit,
+    solve_pow,
+)
+
+__all__ = ["Client", "Exchange", "Outgoing", "Received", "Role"]
+
+Role = Literal["evaluator", "directory", "relay"]
+
+#: Spec §12.2: the time to live of the envelopes a client sends (a day; at most ``MAX_TTL``).
+DEFAULT_TTL = 86_400
+#: One-time prekeys a client hosts at its routing ID (spec §10.3).
+HOSTED_ONE_TIME_PREKEYS = 20
+#: Envelopes asked for in one fetch (the relay's ``MAX_FETCH_ENVELOPES``).
+FETCH_LIMIT = 100
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A request for a server: its role, the operation and the request's bytes (spec §12.2).
+
+    Operations: ``evaluator``: ``evaluate``; ``directory``: ``parameters`` (empty body),
+    ``register``, ``lookup``; ``relay``: ``owner``, ``bundle``, ``deposit``.
+    """
+
+    role: Role
+    op: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A message a fetch delivered: the sender's identity (authenticated by the handshake) and
+    the text. ``first_contact`` is true for the message that started the conversation."""
+
+    sender: IdentityKey
+    text: bytes
+    first_contact: bool
+
+
+class Exchange(Generic[T]):
+    """One operation's requests and responses, in order (spec §12.2).
+
+    ``request`` is the next request to carry, or ``None`` when the exchange is done; then
+    ``result`` holds the operation's result. :meth:`respond` hands back a response's bytes,
+    :meth:`fail` a server's refusal (the exchange then raises it and changes nothing).
+    """
+
+    __slots__ = ("_done", "_result", "_steps", "request")
+
+    def __init__(self, steps: Generator[Outgoing, bytes, T]) -> None:
+        self._steps = steps
+        self._done = False
+        self._result: T | None = None
+        self.request: Outgoing | None = None
+        self._advance(lambda: next(steps))
+
+    def _advance(self, step: object) -> Outgoing | None:
+        try:
+            self.request = step()  # type: ignore[operator]
+        except StopIteration as stop:
+            self.request, self._done, self._result = None, True, stop.value
+        except BaseException:
+            self.request = None
+            self._done = True
+            raise
+        return self.request
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def respond(self, data: bytes) -> Outgoing | None:
+        """The response to :attr:`request`; returns the next request (``None``: done)."""
+        if self.request is None:
+            raise UsageError("usage.bad_state", "the exchange expects no response")
+        return self._advance(lambda: self._steps.send(data))
+
+    def fail(self, error: ProtocolError) -> None:
+        """A server refused :attr:`request`: raise ``error`` from the operation; the client is
+        unchanged."""
+        if self.request is None:
+            raise UsageError("usage.bad_state", "the exchange expects no response")
+        self._advance(lambda: self._steps.throw(error))
+
+    @property
+    def result(self) -> T:
+        if not self._done:
+            raise UsageError("usage.bad_state", "the exchange is not done")
+        return self._result  # type: ignore[return-value]
+
+
+@dataclass(slots=True)
+class _Peer:
+    """A conversation: the session, where to deposit for the peer, and my mailbox for it."""
+
+    identity: IdentityKey
+    session: Session
+    mine: ConversationMailbox
+    theirs: MailboxGrant | None = None
+    granted: bool = False  # my mailbox's grant has reached the peer
+
+
+@dataclass(slots=True)
+class _Registered:
+    output: IdentifierOutput
+    mailbox: MailboxKeyPair
+    prekeys: PrekeyStore
+    keys: FirstContactKeys
+
+
+@dataclass(slots=True)
+class _Contact:
+    identity: IdentityKey
+    routing_id: bytes
+
+
+@dataclass(slots=True)
+class _State:
+    registered: _Registered | None = None
+    contacts: dict[str, _Contact] = field(default_factory=dict)
+    peers: dict[bytes, _Peer] = field(default_factory=dict)  # by identity signing key
+    inbox: list[Received] = field(default_factory=list)
+    opened: set[bytes] = field(default_factory=set)  # envelope ids opened, not yet acknowledged
+
+
+class Client:
+    """Spec §12: a user's device — identity, phone number, the evaluator's pinned key and the
+    relay it uses. ``rng`` draws every random value; ``now`` is each operation's time."""
+
+    __slots__ = ("_evaluator_key", "_identity", "_phone", "_relay_id", "_rng", "_state")
+
+    def __init__(
+        self,
+        identity: IdentityKeyPair,
+        phone: PhoneNumber,
+        *,
+        evaluator_key: PublishedKey,
+        relay_id: bytes,
+        rng: Rng,
+    ) -> None:
+        if not isinstance(identity, IdentityKeyPair) or not isinstance(phone, PhoneNumber):
+            raise UsageError("usage.bad_argument", "an IdentityKeyPair and a PhoneNumber")
+        if not isinstance(evaluator_key, PublishedKey):
+            raise UsageError("usage.bad_argument", "evaluator_key must be a PublishedKey")
+        if type(relay_id) is not bytes or len(relay_id) != 32:
+            raise UsageError("usage.bad_argument", "a relay id is 32 bytes")
+        self._identity = identity
+        self._phone = phone
+        self._evaluator_key = evaluator_key
+        self._relay_id = relay_id
+        self._rng = rng
+        self._state = _State()
+
+    def __repr__(self) -> str:
+        return f"Client(identity={self._identity.public!r}, private=<redacted>)"
+
+    @property
+    def identity(self) -> IdentityKey:
+        return self._identity.public
+
+    @property
+    def registered(self) -> bool:
+        return self._state.registered is not None
+
+    def contacts(self) -> dict[str, IdentityKey]:
+        """The numbers discovery found, with their owners' identities (spec §8.7)."""
+        return {number: c.identity for number, c in self._state.contacts.items()}
+
+    # --- registration (spec §12.1: §8.5, §8.6, §10.3) -----------------------------------------
+
+    def register(self, *, now: int) -> Exchange[None]:
+        """Opt in: evaluate the own number (evaluator), register the discovery token with a
+        fresh mailbox key (directory), open the routing ID of this epoch and host the
+        first-contact bundle there (relay)."""
+        return Exchange(self._register(now))
+
+    def _register(self, now: int) -> Generator[Outgoing, bytes, None]:
+        rng = self._rng
+        pending = request_evaluation([self._phone], self._evaluator_key, now=now, rng=rng)
+        (output,) = pending.finish(
+            (yield Outgoing("evaluator", "evaluate", pending.request.to_bytes()))
+        )
+        mailbox = MailboxKeyPair.generate(rng)
+        registration = Registration.sign(
+            self._identity, output.discovery_token(), mailbox.public_key, now=now
+        )
+        yield Outgoing("directory", "register", registration.to_bytes())
+        prekeys, _upload = PrekeyStore.create(
+            self._identity, now=now, rng=rng, batch=HOSTED_ONE_TIME_PREKEYS
+        )
+        keys = FirstContactKeys(self._identity)
+        keys.maintain(now=now, rng=rng)
+        registered = _Registered(output, mailbox, prekeys, keys)
+        secret = self._routing_secret(registered, now)
+        yield self._owner(secret, OPEN_OP, OpenBody(KIND_FIRST_CONTACT), now)
+        epoch = epoch_of(now)
+        base = prekeys.bundle()
+        hosted = FirstContactBundle(base.identity, base.signed_prekey, None, keys.public(epoch))
+        pool = tuple(p.public for p in prekeys._one_time.values())
+        yield self._owner(secret, PUBLISH_OP, PublishBody(hosted, pool), now)
+        self._state.registered = registered  # commit
+
+    # --- discovery (spec §8.7) ----------------------------------------------------------------
+
+    def discover(self, numbers: Sequence[PhoneNumber], *, now: int) -> Exchange[list[str]]:
+        """Which of ``numbers`` use Blindpost: returns their E.164 forms; their identities and
+        routing IDs are kept for :meth:`send`."""
+        return Exchange(self._discover(list(numbers), now))
+
+    def _discover(
+        self, numbers: list[PhoneNumber], now: int
+    ) -> Generator[Outgoing, bytes, list[str]]:
+        pending = request_evaluation(numbers, self._evaluator_key, now=now, rng=self._rng)
+        outputs = pending.finish(
+            (yield Outgoing("evaluator", "evaluate", pending.request.to_bytes()))
+        )
+        parameters = DirectoryParameters.from_bytes(
+            (yield Outgoing("directory", "parameters", b""))
+        )
+        found: dict[str, _Contact] = {}
+        epoch = epoch_of(now)
+        for number, output in zip(numbers, outputs, strict=True):
+            token = output.discovery_token()
+            lookup = lookup_request(token, parameters.prefix_bits)
+            page = read_lookup_response(
+                lookup, (yield Outgoing("directory", "lookup", lookup.to_bytes()))
+            )
+            entries = registrations_for(token, [page])
+            if entries:
+                entry = entries[0]
+                found[number.e164] = _Contact(
+                    entry.identity, output.routing_id(entry.mailbox_key, epoch)
+                )
+        self._state.contacts.update(found)  # commit
+        return list(found)
+
+    # --- sending (spec §9.4, §9.5, §10.5, §10.6) ----------------------------------------------
+
+    def send(self, to: str, text: bytes, *, now: int) -> Exchange[None]:
+        """Send ``text`` to the discovered number ``to``: a first contact through its routing
+        ID the first time (bundle, seal, proof of work), a session envelope into the peer's
+        conversation mailbox after that."""
+        contact = self._state.contacts.get(to)
+        if contact is None:
+            raise UsageError("usage.bad_argument", "not a discovered contact")
+        if type(text) is not bytes:
+            raise UsageError("usage.bad_argument", "text is bytes")
+        peer = self._state.peers.get(contact.identity.signing_key)
+        if peer is None:
+            return Exchange(self._first_contact(contact, text, now))
+        return Exchange(self._session_send(peer, text, now))
+
+    def _first_contact(
+        self, contact: _Contact, text: bytes, now: int
+    ) -> Generator[Outgoing, bytes, None]:
+        rng = self._rng
+        response = BundleResponse.from_bytes(
+            (yield Outgoing("relay", "bundle", BundleRequest(contact.routing_id).to_bytes()))
+        )
+        bundle = response.bundle
+        if bundle.identity != contact.identity:  # the directory's identity, not the relay's
+            raise AuthenticationError()
+        mine = ConversationMailbox.generate(rng)
+        yield self._owner(
+            mine.owner_secret, OPEN_OP,
+            OpenBody(KIND_CONVERSATION, deposit_key=mine.deposit_public_key), now,
+        )  # fmt: skip
+        content = Content(text, mine.grant(1)).to_bytes()
+        sealed = seal_first_contact(
+            self._identity, bundle, contact.routing_id, content, ttl=DEFAULT_TTL, rng=rng
+        )
+        identifier = envelope_id(sealed.envelope)
+        nonce = solve_pow(response.seed, contact.routing_id, identifier, response.effort, rng=rng)
+        deposit = Deposit(sealed.envelope, response.seed, nonce).to_bytes()
+        yield Outgoing("relay", "deposit", deposit)
+        peer = _Peer(contact.identity, sealed.session, mine, granted=True)
+        self._state.peers[contact.identity.signing_key] = peer  # commit
+
+    def _session_send(self, peer: _Peer, text: bytes, now: int) -> Generator[Outgoing, bytes, None]:
+        if peer.theirs is None:
+            raise UsageError("usage.bad_state", "the peer has not answered yet: no mailbox to use")
+        grant = None if peer.granted else peer.mine.grant(1)
+        if grant is not None:
+            yield self._owner(
+                peer.mine.owner_secret, OPEN_OP,
+                OpenBody(KIND_CONVERSATION, deposit_key=peer.mine.deposit_public_key), now,
+            )  # fmt: skip
+        # the ratchet commits at encrypt; a refused deposit is retried with the same envelope
+        envelope = seal_session(
+            peer.session, peer.theirs.mailbox_id, Content(text, grant).to_bytes(), ttl=DEFAULT_TTL
+        )
+        signature = sign_deposit(
+            peer.theirs.deposit_key, relay_id=self._relay_id, address=peer.theirs.mailbox_id,
+            envelope_id=envelope_id(envelope), time=now,
+        )  # fmt: skip
+        yield Outgoing(
+            "relay", "deposit", Deposit(envelope, time=now, signature=signature).to_bytes()
+        )
+        peer.granted = True
+
+    # --- receiving (spec §9.4.3, §9.5, §10.3) -------------------------------------------------
+
+    def fetch(self, *, now: int) -> Exchange[list[Received]]:
+        """Fetch, open and acknowledge what waits at the routing ID and in every conversation
+        mailbox; returns the messages in the order they were opened."""
+        return Exchange(self._fetch(now))
+
+    def _fetch(self, now: int) -> Generator[Outgoing, bytes, list[Received]]:
+        registered = self._state.registered
+        if registered is None:
+            raise UsageError("usage.bad_state", "register first")
+        # Opened messages wait in the inbox until the exchange completes: a refused
+        # acknowledgement or an abandoned exchange loses none (the next fetch returns them).
+        inbox = self._state.inbox
+        secret = self._routing_secret(registered, now)
+        opened_ids = self._state.opened
+        for stored in (yield from self._fetch_from(secret, now)):
+            if stored.id in opened_ids:  # opened by an earlier fetch whose ack was refused
+                yield self._owner(secret, ACK_OP, AckBody((stored.id,)), now)
+                opened_ids.discard(stored.id)
+                continue
+            try:
+                opened = open_first_contact(
+                    stored.envelope, epoch=epoch_of(now), keys=registered.keys,
+                    prekeys=registered.prekeys, rng=self._rng,
+                )  # fmt: skip
+            except StateError as error:
+                if error.code != "state.replay":
+                    raise
+            else:
+                first = Content.from_bytes(opened.plaintext)
+                mine = ConversationMailbox.generate(self._rng)
+                peer = _Peer(opened.peer, opened.session, mine, first.grant)
+                self._state.peers[opened.peer.signing_key] = peer
+                inbox.append(Received(opened.peer, first.body or b"", True))
+            opened_ids.add(stored.id)
+            yield self._owner(secret, ACK_OP, AckBody((stored.id,)), now)
+            opened_ids.discard(stored.id)
+        for peer in list(self._state.peers.values()):
+            if not peer.granted:
+                continue  # my mailbox for this peer opens with my first answer (send)
+            for stored in (yield from self._fetch_from(peer.mine.owner_secret, now)):
+                if stored.id not in opened_ids:  # else opened by a fetch whose ack was refused
+                    content = self._open_session(peer, stored.envelope)
+                    if content is not None:
+                        if content.grant is not None:
+                            peer.theirs = content.grant
+                        inbox.append(Received(peer.identity, content.body or b"", False))
+                    opened_ids.add(stored.id)
+                yield self._owner(peer.mine.owner_secret, ACK_OP, AckBody((stored.id,)), now)
+                opened_ids.discard(stored.id)
+        delivered = list(inbox)
+        inbox.clear()
+        return delivered
+
+    @staticmethod
+    def _open_session(peer: _Peer, envelope: bytes) -> Content | None:
+        """Spec §9.5: the content, or ``None`` for a message delivered before (by the relay
+        again, or by SMS, §11.7): the ratchet refuses it as a replay, and it is already here."""
+        try:
+            return Content.from_bytes(open_session(envelope, peer.session))
+        except StateError as error:
+            if error.code != "state.replay":
+                raise
+            return None
+
+    def _fetch_from(
+        self, secret: Scalar, now: int
+    ) -> Generator[Outgoing, bytes, list[StoredEnvelope]]:
+        response = yield self._owner(secret, FETCH_OP, FetchBody(FETCH_LIMIT), now)
+        return list(FetchResponse.from_bytes(response).envelopes)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _routing_secret(self, registered: _Registered, now: int) -> Scalar:
+        return registered.mailbox.epoch_secret(registered.output.output_bytes(), epoch_of(now))
+
+    def _owner(self, secret: Scalar, op: int, body: OpenBody | PublishBody | FetchBody | AckBody,
+               now: int) -> Outgoing:  # fmt: skip
+        request = owner_request(
+            secret, relay_id=self._relay_id, op=op, body=body, time=now, rng=self._rng
+        )
+        return Outgoing("relay", "owner", request)

@@ -1,0 +1,198 @@
+"""Spec §12: the client facade, driven through real in-process servers (evaluator, directory,
+relay on the memory store) by a loop that carries each exchange's requests — what a transport
+does (h11's ConnectionPair pattern, STYLE.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import pytest
+
+from protocol.blinding import normalize_phone_number
+from protocol.client import Client, Exchange, Outgoing, Received
+from protocol.directory import Directory
+from protocol.errors import ProtocolError, StateError, UsageError
+from protocol.evaluator import Evaluator, OprfKeyPair
+from protocol.kat import SeededRng
+from protocol.keys import IdentityKeyPair
+from protocol.relay import MemoryStore, Relay
+
+NOW = 1_780_531_200
+RELAY_ID = bytes(range(32))
+T = TypeVar("T")
+
+
+@dataclass
+class Servers:
+    """The three server roles, in process; ``seen`` records every request they received."""
+
+    rng: SeededRng
+    evaluator: Evaluator
+    directory: Directory = field(default_factory=Directory)
+    relay: Relay = field(default_factory=lambda: Relay(MemoryStore(), RELAY_ID))
+    seen: list[Outgoing] = field(default_factory=list)
+    drop: set[str] = field(default_factory=set)  # ops whose requests are refused (tests)
+
+    def answer(self, request: Outgoing, credential: bytes, now: int) -> bytes:
+        self.seen.append(request)
+        if request.op in self.drop:
+            raise StateError("state.rate_limited", "refused by the test")
+        if request.role == "evaluator":
+            return self.evaluator.evaluate(credential, request.body, now=now, rng=self.rng)
+        if request.role == "directory":
+            if request.op == "parameters":
+                return self.directory.parameters().to_bytes()
+            if request.op == "register":
+                self.directory.register(credential, request.body, now=now)
+                return b""
+            return self.directory.lookup(request.body, now=now)
+        operation = {"owner": self.relay.owner, "bundle": self.relay.bundle,
+                     "deposit": self.relay.deposit}[request.op]  # fmt: skip
+        return operation(request.body, now=now)
+
+
+def carry(exchange: Exchange[T], servers: Servers, credential: bytes, now: int) -> T:
+    """Carry every request of ``exchange`` to its server and the answers back."""
+    while exchange.request is not None:
+        try:
+            response = servers.answer(exchange.request, credential, now)
+        except ProtocolError as error:
+            exchange.fail(error)
+        else:
+            exchange.respond(response)
+    return exchange.result
+
+
+def _world(label: str = "client") -> tuple[Servers, Client, Client]:
+    rng = SeededRng(label.encode())
+    evaluator = Evaluator(OprfKeyPair.generate(1, rng), now=NOW)
+    servers = Servers(rng, evaluator)
+    servers.relay.maintain(now=NOW, rng=rng)
+    key = evaluator.current_key()
+    alice = Client(
+        IdentityKeyPair.generate(rng), normalize_phone_number("+44 7700 900123"),
+        evaluator_key=key, relay_id=RELAY_ID, rng=rng,
+    )  # fmt: skip
+    bob = Client(
+        IdentityKeyPair.generate(rng), normalize_phone_number("+44 20 7946 0958"),
+        evaluator_key=key, relay_id=RELAY_ID, rng=rng,
+    )  # fmt: skip
+    return servers, alice, bob
+
+
+def _texts(received: list[Received]) -> list[bytes]:
+    return [r.text for r in received]
+
+
+def test_nothing_is_sent_before_register() -> None:
+    servers, alice, bob = _world()
+    assert servers.seen == [] and not alice.registered
+    with pytest.raises(UsageError) as caught:
+        alice.fetch(now=NOW)
+    assert caught.value.code == "usage.bad_state"
+    assert servers.seen == []
+    carry(bob.register(now=NOW), servers, b"bob", NOW)
+    assert bob.registered
+    assert [(r.role, r.op) for r in servers.seen] == [
+        ("evaluator", "evaluate"), ("directory", "register"), ("relay", "owner"),
+        ("relay", "owner"),
+    ]  # fmt: skip
+
+
+def test_register_discover_first_contact_and_conversation_both_ways() -> None:
+    servers, alice, bob = _world()
+    carry(bob.register(now=NOW), servers, b"bob", NOW)
+    carry(alice.register(now=NOW), servers, b"alice", NOW)
+    numbers = [normalize_phone_number(n, default_country=44) for n in
+               ("020 7946 0958", "+1 202 555 0143")]  # fmt: skip
+    found = carry(alice.discover(numbers, now=NOW), servers, b"alice", NOW)
+    assert found == ["+442079460958"]
+    assert alice.contacts() == {"+442079460958": bob.identity}
+
+    carry(alice.send("+442079460958", b"Hi Bob", now=NOW), servers, b"alice", NOW)
+    got = carry(bob.fetch(now=NOW + 1), servers, b"bob", NOW + 1)
+    assert got == [Received(alice.identity, b"Hi Bob", True)]
+    assert carry(bob.fetch(now=NOW + 2), servers, b"bob", NOW + 2) == []  # acknowledged
+
+    # Bob answers into Alice's reply mailbox (his first answer carries his own grant)
+    carry(bob.discover([normalize_phone_number("+44 7700 900123")], now=NOW), servers, b"b", NOW)
+    carry(bob.send("+447700900123", b"Hello Alice", now=NOW + 3), servers, b"bob", NOW + 3)
+    assert _texts(carry(alice.fetch(now=NOW + 4), servers, b"alice", NOW + 4)) == [b"Hello Alice"]
+    for i in range(3):
+        text = f"message number {i}".encode()
+        carry(alice.send("+442079460958", text, now=NOW + 5), servers, b"a", NOW + 5)
+    assert _texts(carry(bob.fetch(now=NOW + 6), servers, b"bob", NOW + 6)) == [
+        b"message number 0", b"message number 1", b"message number 2",
+    ]  # fmt: skip
+    # nothing the servers received holds a text or a number
+    for request in servers.seen:
+        for secret in (b"Hi Bob", b"Hello Alice", b"message number", b"+442079460958", b"7946"):
+            assert secret not in request.body
+
+
+def test_a_refused_acknowledgement_loses_no_message() -> None:
+    servers, alice, bob = _world("refused ack")
+    carry(bob.register(now=NOW), servers, b"bob", NOW)
+    carry(alice.register(now=NOW), servers, b"alice", NOW)
+    carry(alice.discover([normalize_phone_number("+44 20 7946 0958")], now=NOW), servers, b"a", NOW)
+    carry(alice.send("+442079460958", b"keep me", now=NOW), servers, b"alice", NOW)
+    fetch = bob.fetch(now=NOW + 1)
+    assert fetch.request is not None
+    fetch.respond(servers.answer(fetch.request, b"bob", NOW + 1))  # the fetch itself
+    assert fetch.request is not None  # now the acknowledgement: refused
+    with pytest.raises(ProtocolError):
+        fetch.fail(StateError("state.rate_limited", "test"))
+    # the relay still holds the envelope; the next fetch shows the message once
+    got = carry(bob.fetch(now=NOW + 2), servers, b"bob", NOW + 2)
+    assert _texts(got) == [b"keep me"]
+    assert carry(bob.fetch(now=NOW + 3), servers, b"bob", NOW + 3) == []
+
+
+def test_a_failed_register_leaves_the_client_unregistered() -> None:
+    servers, _alice, bob = _world("failed register")
+    servers.drop.add("register")
+    with pytest.raises(ProtocolError):
+        carry(bob.register(now=NOW), servers, b"bob", NOW)
+    assert not bob.registered
+    servers.drop.clear()
+    carry(bob.register(now=NOW), servers, b"bob", NOW)
+    assert bob.registered
+
+
+def test_a_relay_that_swaps_the_bundle_is_refused() -> None:
+    """The sender checks the hosted bundle's identity against the directory's (spec §12.2)."""
+    servers, alice, bob = _world("swapped bundle")
+    carry(bob.register(now=NOW), servers, b"bob", NOW)
+    carry(alice.register(now=NOW), servers, b"alice", NOW)
+    carry(alice.discover([normalize_phone_number("+44 20 7946 0958")], now=NOW), servers, b"a", NOW)
+    exchange = alice.send("+442079460958", b"for Bob only", now=NOW)
+    assert exchange.request is not None and exchange.request.op == "bundle"
+    # the relay answers with Alice's own hosted bundle instead of Bob's
+    from protocol.relay import BundleRequest
+
+    own = alice._state.registered  # the routing ID of Alice herself
+    assert own is not None
+    from protocol.blinding import epoch_of
+
+    alice_routing = own.output.routing_id(own.mailbox.public_key, epoch_of(NOW))
+    swapped = servers.relay.bundle(BundleRequest(alice_routing).to_bytes(), now=NOW)
+    with pytest.raises(ProtocolError) as caught:
+        exchange.respond(swapped)
+    assert caught.value.code == "auth.failed"
+    assert exchange.done and exchange.request is None
+
+
+def test_exchange_misuse_is_a_usage_error() -> None:
+    servers, _alice, bob = _world("misuse")
+    exchange = bob.register(now=NOW)
+    carry(exchange, servers, b"bob", NOW)
+    with pytest.raises(UsageError):
+        exchange.respond(b"")
+    with pytest.raises(UsageError):
+        bob.send("+10000000000", b"x", now=NOW)
+    assert "private=<redacted>" in repr(bob)
+    pending = bob.fetch(now=NOW)
+    with pytest.raises(UsageError):
+        _ = pending.result
