@@ -4,7 +4,7 @@ The package is sans-I/O: no sockets, files, clocks or global randomness in proto
 ``rng`` and ``now`` are parameters. The stable API is re-exported here; the modules are the
 layers of the spec (``codec`` §2, ``primitives`` and ``hpke`` §3, ``keys`` §4, ``safety`` §5,
 ``handshake`` §6, ``ratchet`` §7, ``oprf``, ``blinding``, ``evaluator`` and ``directory`` §8,
-``envelope`` §9, ``sms`` §11).
+``envelope`` §9, ``relay`` §10, ``sms`` §11, ``client`` §12).
 """
 
 from .blinding import (
@@ -14,6 +14,7 @@ from .blinding import (
     normalize_phone_number,
     request_evaluation,
 )
+from .client import Client, Exchange, Outgoing, Received
 from .codec import Message, decode, encode
 from .directory import Directory, Registration, Unregistration
 from .envelope import (
@@ -60,12 +61,14 @@ from .sms import (
 
 __all__ = [
     "AuthenticationError",
+    "Client",
     "Content",
     "ConversationMailbox",
     "DecodeError",
     "Directory",
     "Envelope",
     "Evaluator",
+    "Exchange",
     "FirstContactBundle",
     "FirstContactKey",
     "FirstContactKeys",
@@ -83,6 +86,7 @@ __all__ = [
     "OneTimePrekey",
     "OneTimePrekeyPair",
     "OprfKeyPair",
+    "Outgoing",
     "PhoneNumber",
     "PrekeyBundle",
     "PrekeyStore",
@@ -91,6 +95,7 @@ __all__ = [
     "ProtocolError",
     "PublishedKey",
     "Reassembler",
+    "Received",
     "Registration",
     "Responded",
     "SafetyNumber",
