@@ -120,6 +120,24 @@ def _demo(db: Path | None, as_json: bool) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from ..errors import UsageError
+    from .serve import ServeOptions, serve
+
+    try:
+        relay_id = None if args.relay_id is None else bytes.fromhex(args.relay_id)
+        if relay_id is not None and len(relay_id) != 32:
+            raise ValueError("a relay id is 32 bytes")
+        serve(ServeOptions(args.role, args.host, args.port, args.store, relay_id))
+    except (ValueError, UsageError, sqlite3.Error) as exc:
+        detail = exc.detail if isinstance(exc, UsageError) else exc
+        print(f"blindpost serve: {detail}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    return 0
+
+
 def _why_blind(block: int) -> int:
     import time
 
@@ -151,6 +169,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print one JSON document: the phones, the messages and every byte each server saw",
     )
+    serve = commands.add_parser("serve", help="run server roles over HTTP (spec §14)")
+    serve.add_argument("--role", choices=("relay", "evaluator", "directory", "all"), default="all")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--store", default="memory", help="memory or sqlite:PATH (the relay's)")
+    serve.add_argument("--relay-id", help="the relay's 32-byte id in hex (default: random)")
     why = commands.add_parser(
         "why-blind", help="show why phone numbers are blinded, not hashed (with timings)"
     )
@@ -171,6 +195,8 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _demo(args.db, args.json)
+    if args.command == "serve":
+        return _serve(args)
     if args.command == "why-blind":
         return _why_blind(args.block)
     if args.action == "generate":
