@@ -834,6 +834,152 @@ def _raw_relay_sqlite_floor() -> Split:
     return Split(prepare, run)
 
 
+class _LoopbackServer:
+    """An ASGI app served by uvicorn on a free loopback port in a daemon thread (bench only)."""
+
+    def __init__(self, app: Any) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, access_log=False,
+                                log_level="warning", lifespan="off")  # fmt: skip
+        self.server = uvicorn.Server(config)
+        threading.Thread(target=self.server.run, daemon=True).start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise Skip("the loopback server did not start")
+            time.sleep(0.01)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+
+def _http_world() -> tuple[Any, Any, Any, bytes, Any]:
+    """A relay on SQLite (a temporary file) and the edge's pieces for a conversation mailbox."""
+    relay_mod = _blindpost("protocol.relay")
+    store_mod = _blindpost("protocol.edge.sqlite_store")
+    store = store_mod.SqliteStore(_relay_db("bench-http-"))
+    relay = relay_mod.Relay(store, os.urandom(32))
+    relay.maintain(now=_RELAY_NOW, rng=os.urandom)
+    return relay_mod, store, relay, relay.relay_id, _blindpost("protocol.primitives")
+
+
+def _bp_relay_http() -> Split:
+    """Spec §14: deposit (a capability deposit of a 1 KiB envelope), owner fetch and owner ack
+    over loopback HTTP to ``protocol.edge.http`` serving a relay on SQLite; requests are built
+    and signed before timing, one keep-alive httpx client."""
+    import httpx
+
+    http = _blindpost("protocol.edge.http")
+    env = _blindpost("protocol.envelope")
+    relay_mod, _store, relay, relay_id, prim = _http_world()
+    roles = http.Roles(relay=relay, clock=lambda: _RELAY_NOW)
+    server = _LoopbackServer(http.build_app(roles))
+    client = httpx.Client(base_url=server.base, headers={"content-type": http.MEDIA_TYPE})
+    seed = os.urandom(32)
+    deposit_key = prim.Ed25519KeyPair(seed).public_key
+
+    def owner(secret: Any, op: int, body: Any) -> bytes:
+        request: bytes = relay_mod.owner_request(
+            secret, relay_id=relay_id, op=op, body=body, time=_RELAY_NOW, rng=os.urandom
+        )
+        return request
+
+    def mailbox_with(n: int) -> list[tuple[bytes, bytes, bytes]]:
+        secret = prim.Scalar.random(os.urandom)
+        address = prim.Element.base_mul(secret).to_bytes()
+        body = relay_mod.OpenBody(relay_mod.KIND_CONVERSATION, deposit_key=deposit_key)
+        opened = client.post("/v1/relay/owner", content=owner(secret, relay_mod.OPEN_OP, body))
+        if opened.status_code != 200:
+            raise Skip(f"open refused: HTTP {opened.status_code}")
+        work = []
+        for _ in range(n):
+            envelope = bytes([env.ENVELOPE_VERSION]) + address + (86_400).to_bytes(4, "big") + (
+                os.urandom(_RELAY_ENVELOPE_SIZE - env.ENVELOPE_HEADER_SIZE)
+            )
+            identifier = env.envelope_id(envelope)
+            signature = relay_mod.sign_deposit(
+                seed, relay_id=relay_id, address=address, envelope_id=identifier, time=_RELAY_NOW
+            )
+            deposit = relay_mod.Deposit(envelope, time=_RELAY_NOW, signature=signature).to_bytes()
+            fetch = owner(secret, relay_mod.FETCH_OP, relay_mod.FetchBody(1))
+            ack = owner(secret, relay_mod.ACK_OP, relay_mod.AckBody((identifier,)))
+            work.append((deposit, fetch, ack))
+        return work
+
+    def prepare(n: int) -> list[tuple[bytes, bytes, bytes]]:
+        # at most 400 cycles (800 owner proofs) per mailbox: under the replay bound (§10.1)
+        return [item for i in range(0, n, 400) for item in mailbox_with(min(400, n - i))]
+
+    def run(work: list[tuple[bytes, bytes, bytes]]) -> None:
+        post = client.post
+        for deposit, fetch, ack in work:
+            if post("/v1/relay/deposit", content=deposit).status_code != 200:
+                raise RuntimeError("deposit refused")
+            post("/v1/relay/owner", content=fetch)
+            post("/v1/relay/owner", content=ack)
+
+    return Split(prepare, run)
+
+
+def _raw_relay_http_floor() -> Split:
+    """Floor of ``relay_http_cycle``: a bare Starlette app on the same server doing the same
+    three requests with the same store calls and no protocol — the deposit's row inserted, the
+    fetch reads the oldest envelope, the ack deletes it — on a store of the same kind."""
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    relay_mod, store, _relay, _relay_id, _prim = _http_world()
+    record = _blindpost("protocol.relay.store").EnvelopeRecord
+    mailbox = _blindpost("protocol.relay.store").MailboxRecord
+    address = os.urandom(32)
+    with store.transaction():
+        store.put_mailbox(mailbox(address, relay_mod.KIND_CONVERSATION, None, bytes(32), 0))
+
+    async def deposit(request: Request) -> Response:
+        body = await request.body()
+        with store.transaction():
+            store.put_envelope(record(address, body[:16], body, _RELAY_NOW, _RELAY_NOW + 86_400))
+        return Response(body[:16], media_type="application/cbor")
+
+    async def owner(request: Request) -> Response:
+        body = await request.body()
+        with store.transaction():
+            if body[:1] == b"f":
+                held = store.envelopes(address, _RELAY_NOW, 1, 1 << 20)
+                return Response(held[0].envelope if held else b"", media_type="application/cbor")
+            store.delete_envelopes(address, [body[1:17]])
+        return Response(b"\x01", media_type="application/cbor")
+
+    app = Starlette(routes=[Route("/v1/relay/deposit", deposit, methods=["POST"]),
+                            Route("/v1/relay/owner", owner, methods=["POST"])])  # fmt: skip
+    server = _LoopbackServer(app)
+    client = httpx.Client(base_url=server.base, headers={"content-type": "application/cbor"})
+
+    def prepare(n: int) -> list[tuple[bytes, bytes, bytes]]:
+        work = []
+        for _ in range(n):
+            envelope = os.urandom(_RELAY_ENVELOPE_SIZE + 120)  # about a deposit's size
+            work.append((envelope, b"f" + bytes(40), b"a" + envelope[:16] + bytes(150)))
+        return work
+
+    def run(work: list[tuple[bytes, bytes, bytes]]) -> None:
+        post = client.post
+        for deposit_body, fetch, ack in work:
+            post("/v1/relay/deposit", content=deposit_body)
+            post("/v1/relay/owner", content=fetch)
+            post("/v1/relay/owner", content=ack)
+
+    return Split(prepare, run)
+
+
 class _OwnerOracle:
     """A relay with one open mailbox, and owner requests whose proof fails (spec §10.2)."""
 
@@ -1366,6 +1512,20 @@ def _cases() -> list[Case]:
             floor=_raw_relay_sqlite_floor,
             floor_what="the same rows inserted, read and deleted with plain sqlite3",
             targets=(Target(13, "floor", 1.5),),
+        )
+    )
+    cases.append(
+        Case(
+            name="relay_http_cycle",
+            what=(
+                "relay over loopback HTTP (SQLite store): capability deposit of a 1 KiB "
+                "envelope, owner fetch, owner ack"
+            ),
+            blindpost=_bp_relay_http,
+            floor=_raw_relay_http_floor,
+            floor_what="a bare Starlette app on the same server: the same three requests and "
+            "store calls, no protocol",
+            targets=(Target(17, "floor", 1.5),),
         )
     )
     cases.append(
