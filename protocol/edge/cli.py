@@ -120,6 +120,28 @@ def _demo(db: Path | None, as_json: bool) -> int:
     return 0
 
 
+def _conformance(args: argparse.Namespace) -> int:
+    from .conformance import render, run_conformance
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        report = run_conformance(
+            args.impl, vectors=args.dir, suites=args.suite, timeout=args.timeout,
+            progress=progress,
+        )  # fmt: skip
+    except ValueError as exc:  # a suite file that is not a suite
+        print(f"blindpost conformance: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(report.as_json(), indent=1))
+    else:
+        for line in render(report):
+            print(line)
+    return 0 if report.ok else EXIT_FAILED
+
+
 def _serve(args: argparse.Namespace) -> int:
     import sqlite3
 
@@ -169,6 +191,17 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print one JSON document: the phones, the messages and every byte each server saw",
     )
+    conformance = commands.add_parser(
+        "conformance", help="check another implementation against every suite (spec §13)"
+    )
+    conformance.add_argument("--impl", required=True, help="the adapter's command line")
+    conformance.add_argument("--suite", action="append", choices=list(kat.SUITES))
+    conformance.add_argument("--json", action="store_true", help="print the report as JSON")
+    conformance.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    conformance.add_argument("--dir", type=Path, default=DEFAULT_VECTORS_DIR)
+    commands.add_parser(
+        "conformance-adapter", help="Blindpost's own adapter (JSON lines on stdin and stdout)"
+    )
     serve = commands.add_parser("serve", help="run server roles over HTTP (spec §14)")
     serve.add_argument("--role", choices=("relay", "evaluator", "directory", "all"), default="all")
     serve.add_argument("--host", default="127.0.0.1")
@@ -197,6 +230,12 @@ def _run(args: argparse.Namespace) -> int:
         return _demo(args.db, args.json)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "conformance":
+        return _conformance(args)
+    if args.command == "conformance-adapter":
+        from .conformance import adapter_main
+
+        return adapter_main()
     if args.command == "why-blind":
         return _why_blind(args.block)
     if args.action == "generate":
