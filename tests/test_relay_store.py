@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from protocol.edge.sqlite_store import SCHEMA_VERSION, SqliteStore
-from protocol.errors import ProtocolError, UsageError
+from protocol.errors import ProtocolError, StateError, UsageError
 from protocol.relay import KIND_CONVERSATION, KIND_FIRST_CONTACT
 from protocol.relay.store import (
     BUCKET_HANDOUT,
@@ -31,10 +31,23 @@ NOW = 1_780_531_200
 
 StoreFactory = Callable[[Path], RelayStore]
 
+_DROPS: list[tuple[str, str]] = []
+
+
+def _postgres(_tmp: Path) -> RelayStore:
+    from protocol.edge.postgres_store import PostgresStore
+    from tests.postgres import fresh_schema, postgres_dsn
+
+    dsn, schema = postgres_dsn(), fresh_schema()
+    _DROPS.append((dsn, schema))
+    return PostgresStore(dsn, schema=schema, pool_size=2, partitions=4)
+
+
 STORES: dict[str, StoreFactory] = {
     "memory": lambda _tmp: MemoryStore(),
     "sqlite": lambda tmp: SqliteStore(tmp / "relay.db"),
     "sqlite-normal": lambda tmp: SqliteStore(tmp / "relay.db", synchronous="NORMAL"),
+    "postgres": _postgres,
 }
 
 
@@ -45,6 +58,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RelayStore
     close = getattr(made, "close", None)
     if close is not None:
         close()
+    from tests.postgres import drop_schema
+
+    while _DROPS:
+        drop_schema(*_DROPS.pop())
 
 
 def _mailbox(
@@ -182,7 +199,12 @@ def test_replay_records(store: RelayStore) -> None:
     assert store.proof_count(A, NOW) == 2
     assert store.proof_count(A, NOW + 10) == 1
     store.put_pow(b"s" * 32, b"n" * 16)
-    store.put_pow(b"s" * 32, b"n" * 16)
+    with pytest.raises(StateError) as caught:  # a use that raced the relay's check (§10.10)
+        store.put_pow(b"s" * 32, b"n" * 16)
+    assert caught.value.code == "state.replay"
+    with pytest.raises(StateError) as caught:
+        store.put_proof(A, commitment, NOW + 30)
+    assert caught.value.code == "state.replay"
     assert store.has_pow(b"s" * 32, b"n" * 16) and not store.has_pow(b"t" * 32, b"n" * 16)
     assert len(store.dump()["pow"]) == 1
 

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import StateError, UsageError
 from ..relay.store import BUCKET_HANDOUT, BUCKET_INBOUND, EnvelopeRecord, MailboxRecord
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS_LEVELS", "SqliteStore"]
@@ -361,11 +361,12 @@ class SqliteStore:
         )
 
     def put_proof(self, address: bytes, commitment: bytes, until: int) -> None:
-        self._db.execute(
-            "INSERT INTO owner_proof (address, commitment, until) VALUES (?, ?, ?) "
-            "ON CONFLICT (address, commitment) DO UPDATE SET until = excluded.until",
+        inserted = self._db.execute(
+            "INSERT OR IGNORE INTO owner_proof (address, commitment, until) VALUES (?, ?, ?)",
             (address, commitment, until),
-        )
+        ).rowcount
+        if not inserted:
+            raise StateError("state.replay", "this proof was used already")
 
     def has_pow(self, seed: bytes, nonce: bytes) -> bool:
         return (
@@ -373,7 +374,11 @@ class SqliteStore:
         )
 
     def put_pow(self, seed: bytes, nonce: bytes) -> None:
-        self._db.execute("INSERT OR IGNORE INTO pow (seed, nonce) VALUES (?, ?)", (seed, nonce))
+        inserted = self._db.execute(
+            "INSERT OR IGNORE INTO pow (seed, nonce) VALUES (?, ?)", (seed, nonce)
+        ).rowcount
+        if not inserted:
+            raise StateError("state.replay", "this proof of work was used already")
 
     # --- seeds ---------------------------------------------------------------------------------
 

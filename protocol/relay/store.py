@@ -15,6 +15,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..errors import StateError
+
 __all__ = [
     "BUCKET_HANDOUT",
     "BUCKET_INBOUND",
@@ -114,9 +116,12 @@ class RelayStore(Protocol):
     def put_tombstone(self, address: bytes, envelope_id: bytes, until: int) -> None: ...
     def proof_count(self, address: bytes, now: int) -> int: ...
     def has_proof(self, address: bytes, commitment: bytes) -> bool: ...
-    def put_proof(self, address: bytes, commitment: bytes, until: int) -> None: ...
+    def put_proof(self, address: bytes, commitment: bytes, until: int) -> None:
+        """Record an owner proof's ``R``; ``state.replay`` if the address has it already (a
+        use that raced the relay's :meth:`has_proof` check in another process)."""
     def has_pow(self, seed: bytes, nonce: bytes) -> bool: ...
-    def put_pow(self, seed: bytes, nonce: bytes) -> None: ...
+    def put_pow(self, seed: bytes, nonce: bytes) -> None:
+        """Record a proof of work; ``state.replay`` if it is recorded already (as above)."""
 
     # seeds
     def seeds(self) -> list[tuple[bytes, int]]:
@@ -264,12 +269,17 @@ class MemoryStore:
         return commitment in self._t.proofs.get(address, {})
 
     def put_proof(self, address: bytes, commitment: bytes, until: int) -> None:
-        self._t.proofs.setdefault(address, {})[commitment] = until
+        entries = self._t.proofs.setdefault(address, {})
+        if commitment in entries:
+            raise StateError("state.replay", "this proof was used already")
+        entries[commitment] = until
 
     def has_pow(self, seed: bytes, nonce: bytes) -> bool:
         return (seed, nonce) in self._t.pow
 
     def put_pow(self, seed: bytes, nonce: bytes) -> None:
+        if (seed, nonce) in self._t.pow:
+            raise StateError("state.replay", "this proof of work was used already")
         self._t.pow.add((seed, nonce))
 
     # seeds

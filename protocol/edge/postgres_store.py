@@ -1,0 +1,450 @@
+"""Spec §10.10: the relay's tables of §10.8 in PostgreSQL, for relays beyond one machine.
+
+Several relay processes share one database. Each relay operation is one transaction on one
+pooled connection; the mailbox row is locked (``SELECT … FOR UPDATE``) when the relay reads
+it, so two deposits racing on one mailbox check their quotas one after the other (simplexmq's
+``write_message``), and the replay records are written with ``ON CONFLICT DO NOTHING``: of two
+racing uses of one owner proof or one proof of work, the second fails with ``state.replay``.
+The envelope table is hash-partitioned by mailbox address. Maintenance deletes expired
+envelopes in bounded batches with ``FOR UPDATE SKIP LOCKED``, so several processes can sweep
+at once without waiting for each other or deleting a row twice.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from ..errors import StateError, UsageError
+from ..relay.store import BUCKET_HANDOUT, BUCKET_INBOUND, EnvelopeRecord, MailboxRecord
+
+__all__ = ["SCHEMA_VERSION", "SWEEP_BATCH", "PostgresStore"]
+
+#: The version of the layout below, kept in ``schema_version``.
+SCHEMA_VERSION = 1
+#: Expired envelopes deleted per statement by :meth:`PostgresStore.expire`.
+SWEEP_BATCH = 1000
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,47}$")
+
+
+def _schema_statements(s: str, partitions: int) -> list[str]:
+    statements = [
+        f"CREATE SCHEMA IF NOT EXISTS {s}",
+        f"CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL)",
+        f"""CREATE TABLE IF NOT EXISTS {s}.mailbox (
+            address bytea PRIMARY KEY, kind integer NOT NULL, effort integer,
+            deposit_key bytea, touched bigint NOT NULL)""",
+        f"CREATE INDEX IF NOT EXISTS mailbox_touched ON {s}.mailbox (touched)",
+        f"CREATE SEQUENCE IF NOT EXISTS {s}.envelope_order",
+        f"""CREATE TABLE IF NOT EXISTS {s}.envelope (
+            address bytea NOT NULL REFERENCES {s}.mailbox (address) ON DELETE CASCADE,
+            id bytea NOT NULL, envelope bytea NOT NULL, arrival bigint NOT NULL,
+            expires bigint NOT NULL,
+            deposit_order bigint NOT NULL DEFAULT nextval('{s}.envelope_order'),
+            PRIMARY KEY (address, id)) PARTITION BY HASH (address)""",
+    ]
+    statements += [
+        f"CREATE TABLE IF NOT EXISTS {s}.envelope_{i} PARTITION OF {s}.envelope "
+        f"FOR VALUES WITH (MODULUS {partitions}, REMAINDER {i})"
+        for i in range(partitions)
+    ]
+    statements += [
+        f"CREATE INDEX IF NOT EXISTS envelope_expires ON {s}.envelope (expires)",
+        f"CREATE INDEX IF NOT EXISTS envelope_order ON {s}.envelope (address, deposit_order)",
+        f"""CREATE TABLE IF NOT EXISTS {s}.bundle (
+            address bytea PRIMARY KEY REFERENCES {s}.mailbox (address) ON DELETE CASCADE,
+            bundle bytea NOT NULL)""",
+        f"CREATE SEQUENCE IF NOT EXISTS {s}.prekey_order",
+        f"""CREATE TABLE IF NOT EXISTS {s}.one_time_prekey (
+            address bytea NOT NULL REFERENCES {s}.mailbox (address) ON DELETE CASCADE,
+            prekey_id bigint NOT NULL, prekey bytea NOT NULL,
+            pool_order bigint NOT NULL DEFAULT nextval('{s}.prekey_order'),
+            PRIMARY KEY (address, prekey_id))""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.bucket (
+            address bytea NOT NULL REFERENCES {s}.mailbox (address) ON DELETE CASCADE,
+            which text NOT NULL, tokens bigint NOT NULL, updated bigint NOT NULL,
+            PRIMARY KEY (address, which))""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.tombstone (
+            address bytea NOT NULL, id bytea NOT NULL, until bigint NOT NULL,
+            PRIMARY KEY (address, id))""",
+        f"CREATE INDEX IF NOT EXISTS tombstone_until ON {s}.tombstone (until)",
+        f"""CREATE TABLE IF NOT EXISTS {s}.owner_proof (
+            address bytea NOT NULL, commitment bytea NOT NULL, until bigint NOT NULL,
+            PRIMARY KEY (address, commitment))""",
+        f"CREATE INDEX IF NOT EXISTS owner_proof_until ON {s}.owner_proof (until)",
+        f"""CREATE TABLE IF NOT EXISTS {s}.pow (
+            seed bytea NOT NULL, nonce bytea NOT NULL, PRIMARY KEY (seed, nonce))""",
+        f"CREATE SEQUENCE IF NOT EXISTS {s}.seed_order",
+        f"""CREATE TABLE IF NOT EXISTS {s}.seed (
+            seed bytea NOT NULL, created bigint NOT NULL,
+            seed_order bigint NOT NULL DEFAULT nextval('{s}.seed_order'))""",
+    ]
+    return statements
+
+
+class PostgresStore:
+    """Spec §10.10: the relay store on PostgreSQL. ``dsn`` is a libpq connection string;
+    ``schema`` the schema that holds the tables (created and migrated when absent; a schema of
+    another layout version is refused); ``pool_size`` the connections of this process;
+    ``partitions`` the hash partitions of the envelope table (fixed when the schema is made).
+
+    Raises ``psycopg.Error`` (an environment failure) when the database cannot be reached."""
+
+    __slots__ = ("_local", "_pool", "_schema")
+
+    def __init__(
+        self, dsn: str, *, schema: str = "blindpost", pool_size: int = 4, partitions: int = 16
+    ) -> None:
+        if not _NAME.match(schema):
+            raise UsageError("usage.bad_argument", "a schema name is [a-z_][a-z0-9_]*")
+        if not 1 <= pool_size <= 64 or not 1 <= partitions <= 1024:
+            raise UsageError("usage.bad_argument", "pool_size 1–64, partitions 1–1024")
+        self._schema = schema
+        self._local = threading.local()
+        self._pool = ConnectionPool(
+            dsn, min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": False}
+        )
+        self._pool.open(wait=True, timeout=10)
+        try:
+            self._migrate(partitions)
+        except BaseException:
+            self._pool.close()
+            raise
+
+    def _migrate(self, partitions: int) -> None:
+        s = self._schema
+        with self._pool.connection() as conn, conn.transaction():
+            # one migrator at a time, across processes
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"blindpost:{s}",))
+            for statement in _schema_statements(s, partitions):
+                conn.execute(statement)
+            row = conn.execute(f"SELECT version FROM {s}.schema_version").fetchone()
+            if row is None:
+                conn.execute(
+                    f"INSERT INTO {s}.schema_version (version) VALUES (%s)", (SCHEMA_VERSION,)
+                )
+            elif row[0] != SCHEMA_VERSION:
+                raise psycopg.DatabaseError(
+                    f"the relay schema {s} has layout version {row[0]}, this code knows "
+                    f"{SCHEMA_VERSION}"
+                )
+
+    # --- life cycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore(schema={self._schema!r})"
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction on one connection of the pool; a transaction inside another joins
+        it; committed on exit, rolled back on an exception."""
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        with self._pool.connection() as conn:
+            self._local.conn = conn
+            try:
+                with conn.transaction():
+                    yield
+            finally:
+                self._local.conn = None
+
+    @contextmanager
+    def _conn(self) -> Iterator[psycopg.Connection[Any]]:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            yield conn
+            return
+        with self._pool.connection() as fresh, fresh.transaction():
+            yield fresh
+
+    def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
+        with self._conn() as conn:
+            row = conn.execute(sql.format(s=self._schema), args).fetchone()
+        return None if row is None else row[0]
+
+    def _exec(self, sql: str, args: tuple[Any, ...]) -> int:
+        with self._conn() as conn:
+            return conn.execute(sql.format(s=self._schema), args).rowcount
+
+    def checkpoint(self) -> None:
+        """Nothing to do: PostgreSQL reclaims deleted rows by vacuum (§10.10)."""
+
+    # --- mailbox -------------------------------------------------------------------------------
+
+    def get_mailbox(self, address: bytes) -> MailboxRecord | None:
+        # the row lock serialises the operations of one mailbox across processes
+        with self._conn() as conn:
+            row = conn.execute(
+                f"SELECT kind, effort, deposit_key, touched FROM {self._schema}.mailbox "
+                "WHERE address = %s FOR UPDATE",
+                (address,),
+            ).fetchone()
+        if row is None:
+            return None
+        key = None if row[2] is None else bytes(row[2])
+        return MailboxRecord(address, row[0], row[1], key, row[3])
+
+    def put_mailbox(self, mailbox: MailboxRecord) -> None:
+        self._exec(
+            "INSERT INTO {s}.mailbox (address, kind, effort, deposit_key, touched) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (address) DO UPDATE SET "
+            "kind = excluded.kind, effort = excluded.effort, "
+            "deposit_key = excluded.deposit_key, touched = excluded.touched",
+            (mailbox.address, mailbox.kind, mailbox.effort, mailbox.deposit_key, mailbox.touched),
+        )
+
+    def delete_mailbox(self, address: bytes) -> None:
+        self._exec("DELETE FROM {s}.mailbox WHERE address = %s", (address,))
+
+    def mailbox_count(self) -> int:
+        count: int = self._one("SELECT count(*) FROM {s}.mailbox", ())
+        return count
+
+    # --- envelope ------------------------------------------------------------------------------
+
+    def mailbox_usage(self, address: bytes) -> tuple[int, int]:
+        with self._conn() as conn:
+            row = conn.execute(
+                f"SELECT count(*), coalesce(sum(octet_length(envelope)), 0) "
+                f"FROM {self._schema}.envelope WHERE address = %s",
+                (address,),
+            ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    def has_envelope(self, address: bytes, envelope_id: bytes) -> bool:
+        sql = "SELECT 1 FROM {s}.envelope WHERE address = %s AND id = %s"
+        return self._one(sql, (address, envelope_id)) is not None
+
+    def put_envelope(self, record: EnvelopeRecord) -> None:
+        self._exec(
+            "INSERT INTO {s}.envelope (address, id, envelope, arrival, expires) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (address, id) DO UPDATE SET "
+            "envelope = excluded.envelope, arrival = excluded.arrival, "
+            "expires = excluded.expires",
+            (record.address, record.id, record.envelope, record.arrival, record.expires),
+        )
+
+    def envelopes(
+        self, address: bytes, now: int, limit: int, max_bytes: int
+    ) -> list[EnvelopeRecord]:
+        out: list[EnvelopeRecord] = []
+        if limit <= 0:
+            return out
+        with self._conn() as conn:
+            rows = conn.execute(
+                f"SELECT id, envelope, arrival, expires FROM {self._schema}.envelope "
+                "WHERE address = %s AND expires > %s ORDER BY deposit_order LIMIT %s",
+                (address, now, limit),
+            ).fetchall()
+        size = 0
+        for envelope_id, envelope, arrival, expires in rows:
+            if out and size + len(envelope) > max_bytes:
+                break
+            out.append(EnvelopeRecord(address, bytes(envelope_id), bytes(envelope), arrival,
+                                      expires))  # fmt: skip
+            size += len(envelope)
+        return out
+
+    def delete_envelopes(self, address: bytes, ids: Sequence[bytes]) -> list[bytes]:
+        unique = list(dict.fromkeys(ids))
+        if not unique:
+            return []
+        with self._conn() as conn:
+            rows = conn.execute(
+                f"DELETE FROM {self._schema}.envelope WHERE address = %s AND id = ANY(%s) "
+                "RETURNING id",
+                (address, unique),
+            ).fetchall()
+        gone = {bytes(r[0]) for r in rows}
+        return [i for i in unique if i in gone]
+
+    # --- bundle and one-time prekeys -----------------------------------------------------------
+
+    def get_bundle(self, address: bytes) -> bytes | None:
+        value = self._one("SELECT bundle FROM {s}.bundle WHERE address = %s", (address,))
+        return None if value is None else bytes(value)
+
+    def put_bundle(self, address: bytes, bundle: bytes) -> None:
+        self._exec(
+            "INSERT INTO {s}.bundle (address, bundle) VALUES (%s, %s) "
+            "ON CONFLICT (address) DO UPDATE SET bundle = excluded.bundle",
+            (address, bundle),
+        )
+
+    def one_time_count(self, address: bytes) -> int:
+        sql = "SELECT count(*) FROM {s}.one_time_prekey WHERE address = %s"
+        count: int = self._one(sql, (address,))
+        return count
+
+    def add_one_time(self, address: bytes, prekeys: Sequence[tuple[int, bytes]]) -> None:
+        with self._conn() as conn, conn.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {self._schema}.one_time_prekey (address, prekey_id, prekey) "
+                "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                [(address, prekey_id, prekey) for prekey_id, prekey in prekeys],
+            )
+
+    def take_one_time(self, address: bytes) -> bytes | None:
+        value = self._one(
+            "DELETE FROM {s}.one_time_prekey WHERE (address, prekey_id) = (SELECT address, "
+            "prekey_id FROM {s}.one_time_prekey WHERE address = %s ORDER BY pool_order "
+            "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING prekey",
+            (address,),
+        )
+        return None if value is None else bytes(value)
+
+    # --- buckets -------------------------------------------------------------------------------
+
+    def get_bucket(self, address: bytes, which: str) -> tuple[int, int] | None:
+        with self._conn() as conn:
+            row = conn.execute(
+                f"SELECT tokens, updated FROM {self._schema}.bucket "
+                "WHERE address = %s AND which = %s",
+                (address, which),
+            ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
+
+    def put_bucket(self, address: bytes, which: str, tokens: int, updated: int) -> None:
+        if which not in (BUCKET_INBOUND, BUCKET_HANDOUT):
+            raise UsageError("usage.bad_argument", "no such bucket")
+        self._exec(
+            "INSERT INTO {s}.bucket (address, which, tokens, updated) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (address, which) DO UPDATE SET tokens = excluded.tokens, "
+            "updated = excluded.updated",
+            (address, which, tokens, updated),
+        )
+
+    # --- replay records ------------------------------------------------------------------------
+
+    def has_tombstone(self, address: bytes, envelope_id: bytes, now: int) -> bool:
+        sql = "SELECT 1 FROM {s}.tombstone WHERE address = %s AND id = %s AND until > %s"
+        return self._one(sql, (address, envelope_id, now)) is not None
+
+    def put_tombstone(self, address: bytes, envelope_id: bytes, until: int) -> None:
+        self._exec(
+            "INSERT INTO {s}.tombstone (address, id, until) VALUES (%s, %s, %s) "
+            "ON CONFLICT (address, id) DO UPDATE SET "
+            "until = greatest({s}.tombstone.until, excluded.until)",
+            (address, envelope_id, until),
+        )
+
+    def proof_count(self, address: bytes, now: int) -> int:
+        sql = "SELECT count(*) FROM {s}.owner_proof WHERE address = %s AND until > %s"
+        count: int = self._one(sql, (address, now))
+        return count
+
+    def has_proof(self, address: bytes, commitment: bytes) -> bool:
+        sql = "SELECT 1 FROM {s}.owner_proof WHERE address = %s AND commitment = %s"
+        return self._one(sql, (address, commitment)) is not None
+
+    def put_proof(self, address: bytes, commitment: bytes, until: int) -> None:
+        inserted = self._exec(
+            "INSERT INTO {s}.owner_proof (address, commitment, until) VALUES (%s, %s, %s) "
+            "ON CONFLICT DO NOTHING",
+            (address, commitment, until),
+        )
+        if not inserted:  # another process used this proof since the relay checked
+            raise StateError("state.replay", "this proof was used already")
+
+    def has_pow(self, seed: bytes, nonce: bytes) -> bool:
+        sql = "SELECT 1 FROM {s}.pow WHERE seed = %s AND nonce = %s"
+        return self._one(sql, (seed, nonce)) is not None
+
+    def put_pow(self, seed: bytes, nonce: bytes) -> None:
+        inserted = self._exec(
+            "INSERT INTO {s}.pow (seed, nonce) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (seed, nonce),
+        )
+        if not inserted:
+            raise StateError("state.replay", "this proof of work was used already")
+
+    # --- seeds ---------------------------------------------------------------------------------
+
+    def seeds(self) -> list[tuple[bytes, int]]:
+        with self._conn() as conn:
+            rows = conn.execute(
+                f"SELECT seed, created FROM {self._schema}.seed ORDER BY created DESC, seed_order"
+            ).fetchall()
+        return [(bytes(seed), int(created)) for seed, created in rows]
+
+    def put_seed(self, seed: bytes, created: int) -> None:
+        self._exec("INSERT INTO {s}.seed (seed, created) VALUES (%s, %s)", (seed, created))
+
+    # --- maintenance ---------------------------------------------------------------------------
+
+    def expire(self, now: int, idle_before: int, tombstone_until: int, seeds_kept: int) -> None:
+        s = self._schema
+        with self.transaction(), self._conn() as conn:
+            while True:  # bounded batches; rows another sweeper holds are skipped
+                swept = conn.execute(
+                    f"DELETE FROM {s}.envelope WHERE (address, id) IN (SELECT address, id "
+                    f"FROM {s}.envelope WHERE expires <= %s LIMIT %s FOR UPDATE SKIP LOCKED) "
+                    "RETURNING address, id",
+                    (now, SWEEP_BATCH),
+                ).fetchall()
+                if swept:
+                    with conn.cursor() as cursor:
+                        cursor.executemany(
+                            f"INSERT INTO {s}.tombstone (address, id, until) VALUES (%s, %s, %s) "
+                            f"ON CONFLICT (address, id) DO UPDATE SET "
+                            f"until = greatest({s}.tombstone.until, excluded.until)",
+                            [(a, i, tombstone_until) for a, i in swept],
+                        )
+                if len(swept) < SWEEP_BATCH:
+                    break
+            conn.execute(f"DELETE FROM {s}.tombstone WHERE until <= %s", (now,))
+            conn.execute(f"DELETE FROM {s}.owner_proof WHERE until <= %s", (now,))
+            conn.execute(f"DELETE FROM {s}.mailbox WHERE touched < %s", (idle_before,))
+            conn.execute(
+                f"DELETE FROM {s}.seed WHERE seed_order NOT IN (SELECT seed_order FROM {s}.seed "
+                "ORDER BY created DESC, seed_order LIMIT %s)",
+                (seeds_kept,),
+            )
+            conn.execute(f"DELETE FROM {s}.pow WHERE seed NOT IN (SELECT seed FROM {s}.seed)")
+
+    def dump(self) -> dict[str, list[dict[str, object]]]:
+        s = self._schema
+        queries = {
+            "mailbox": f"SELECT address, kind, effort, deposit_key, touched FROM {s}.mailbox "
+            "ORDER BY address",
+            "envelope": f"SELECT address, id, envelope, arrival, expires FROM {s}.envelope "
+            "ORDER BY deposit_order",
+            "bundle": f"SELECT address, bundle FROM {s}.bundle ORDER BY address",
+            "one_time_prekey": f"SELECT address, prekey_id, prekey FROM {s}.one_time_prekey "
+            "ORDER BY pool_order",
+            "bucket": f"SELECT address, which, tokens, updated FROM {s}.bucket "
+            "ORDER BY address, which",
+            "tombstone": f"SELECT address, id, until FROM {s}.tombstone ORDER BY address, id",
+            "owner_proof": f"SELECT address, commitment, until FROM {s}.owner_proof "
+            "ORDER BY address, commitment",
+            "pow": f"SELECT seed, nonce FROM {s}.pow ORDER BY seed, nonce",
+            "seed": f"SELECT seed, created FROM {s}.seed ORDER BY seed_order",
+        }
+        out: dict[str, list[dict[str, object]]] = {}
+        with self._conn() as conn:
+            for table, sql in queries.items():
+                cursor = conn.execute(sql)
+                names = [d.name for d in cursor.description or ()]
+                out[table] = [
+                    {n: bytes(v) if isinstance(v, memoryview) else v for n, v in zip(names, row,
+                                                                                     strict=True)}
+                    for row in cursor.fetchall()
+                ]  # fmt: skip
+        return out
