@@ -22,7 +22,7 @@ DEADLINE = 20.0
 @pytest.mark.parametrize(
     "argv",
     [
-        ["--store", "postgresql://nobody@127.0.0.1/none"],
+        ["--store", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"],
         ["--store", "bogus"],
         ["--relay-id", "zz"],
         ["--relay-id", "00" * 31],

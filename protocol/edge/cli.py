@@ -157,6 +157,12 @@ def _serve(args: argparse.Namespace) -> int:
         detail = exc.detail if isinstance(exc, UsageError) else exc
         print(f"blindpost serve: {detail}", file=sys.stderr)
         return EXIT_ENVIRONMENT
+    except Exception as exc:  # the PostgreSQL driver's errors: psycopg.Error, PoolTimeout
+        if type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool"):
+            raise
+        reason = " ".join(str(exc).split())[:300]
+        print(f"blindpost serve: the PostgreSQL store: {reason}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
     return 0
 
 
@@ -206,7 +212,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--role", choices=("relay", "evaluator", "directory", "all"), default="all")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--store", default="memory", help="memory or sqlite:PATH (the relay's)")
+    serve.add_argument(
+        "--store", default="memory", help="the relay's: memory, sqlite:PATH or postgresql://…"
+    )
     serve.add_argument("--relay-id", help="the relay's 32-byte id in hex (default: random)")
     why = commands.add_parser(
         "why-blind", help="show why phone numbers are blinded, not hashed (with timings)"

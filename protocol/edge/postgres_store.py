@@ -110,7 +110,7 @@ class PostgresStore:
         self._pool = ConnectionPool(
             dsn, min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": False}
         )
-        self._pool.open(wait=True, timeout=10)
+        self._pool.open(wait=True, timeout=5)
         try:
             self._migrate(partitions)
         except BaseException:

@@ -27,10 +27,9 @@ MAINTENANCE_INTERVAL = 60
 
 
 def open_store(spec: str) -> RelayStore:
-    """A relay store from its description: ``memory`` or ``sqlite:PATH`` (§10.9).
-
-    ``postgresql://…`` is refused with ``usage.bad_argument`` until the PostgreSQL store lands;
-    a file that cannot be opened raises the ``sqlite3.Error`` of the environment."""
+    """A relay store from its description: ``memory``, ``sqlite:PATH`` (§10.9) or a PostgreSQL
+    DSN ``postgresql://…`` (§10.10, schema ``blindpost``). A file or a server that cannot be
+    used raises the environment's error (``sqlite3.Error``, ``psycopg.Error``)."""
     if spec == "memory":
         return MemoryStore()
     if spec.startswith("sqlite:") and len(spec) > len("sqlite:"):
@@ -38,8 +37,10 @@ def open_store(spec: str) -> RelayStore:
 
         return SqliteStore(spec[len("sqlite:") :])
     if spec.startswith(("postgresql://", "postgres://")):
-        raise UsageError("usage.bad_argument", "the PostgreSQL store is not available yet")
-    raise UsageError("usage.bad_argument", "a store is memory or sqlite:PATH")
+        from .postgres_store import PostgresStore
+
+        return PostgresStore(spec)
+    raise UsageError("usage.bad_argument", "a store is memory, sqlite:PATH or postgresql://…")
 
 
 @dataclass(frozen=True)
