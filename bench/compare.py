@@ -716,11 +716,15 @@ def _bp_relay_sqlite() -> Split:
     timing), each deposit its own transaction; then owner fetches and acknowledgements of
     :data:`RELAY_BATCH` envelopes each, until the mailbox is empty. A new mailbox per round
     (opened before timing) keeps the owner-proof replay cache within its bound."""
+    store_mod = _blindpost("protocol.edge.sqlite_store")
+    return _bp_relay_on(store_mod.SqliteStore(_relay_db("bench-relay-")))
+
+
+def _bp_relay_on(store: Any) -> Split:
+    """The subject of ``relay_sqlite_10k`` and ``relay_postgres_10k`` on ``store``."""
     relay_mod = _blindpost("protocol.relay")
     prim = _blindpost("protocol.primitives")
-    store_mod = _blindpost("protocol.edge.sqlite_store")
     env = _blindpost("protocol.envelope")
-    store = store_mod.SqliteStore(_relay_db("bench-relay-"))
     relay_id, now = os.urandom(32), _RELAY_NOW
     relay = relay_mod.Relay(store, relay_id)
     relay.maintain(now=now, rng=os.urandom)
@@ -830,6 +834,94 @@ def _raw_relay_sqlite_floor() -> Split:
             for identifier, _envelope in held:
                 execute("DELETE FROM envelope WHERE address = ? AND id = ?", (address, identifier))
             execute("COMMIT")
+
+    return Split(prepare, run)
+
+
+def _postgres_schema(prefix: str) -> tuple[str, str]:
+    """A DSN (``BLINDPOST_POSTGRES_DSN``) and a fresh schema dropped when the run ends."""
+    import atexit
+    import secrets
+
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise Skip(f"psycopg is not installed: {exc}") from None
+    dsn = os.environ.get("BLINDPOST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        with psycopg.connect(dsn, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        raise Skip(f"PostgreSQL not reachable at {dsn}: {exc}") from None
+    schema = f"{prefix}_{secrets.token_hex(4)}"
+
+    def drop() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+    atexit.register(drop)
+    return dsn, schema
+
+
+def _bp_relay_postgres() -> Split:
+    """Spec §10.10: ``relay_sqlite_10k`` with the relay core on :class:`PostgresStore`."""
+    dsn, schema = _postgres_schema("bench_relay")
+    store_mod = _blindpost("protocol.edge.postgres_store")
+    return _bp_relay_on(store_mod.PostgresStore(dsn, schema=schema, pool_size=1))
+
+
+def _raw_relay_postgres_floor() -> Split:
+    """Floor of ``relay_postgres_10k``: the same envelope rows inserted (one transaction each),
+    read (100 at a time, deposit order) and deleted (one transaction per 100) with plain
+    psycopg, in a table of the same layout (hash-partitioned) holding 10,000 other rows."""
+    import psycopg
+
+    dsn, schema = _postgres_schema("bench_floor")
+    conn = psycopg.connect(dsn, autocommit=True)
+    conn.execute(f"CREATE SCHEMA {schema}")
+    conn.execute(
+        f"CREATE TABLE {schema}.envelope (address bytea NOT NULL, id bytea NOT NULL, "
+        "envelope bytea NOT NULL, arrival bigint NOT NULL, expires bigint NOT NULL, "
+        "deposit_order bigserial, PRIMARY KEY (address, id)) PARTITION BY HASH (address)"
+    )
+    for i in range(16):
+        conn.execute(
+            f"CREATE TABLE {schema}.envelope_{i} PARTITION OF {schema}.envelope "
+            f"FOR VALUES WITH (MODULUS 16, REMAINDER {i})"
+        )
+    conn.execute(f"CREATE INDEX ON {schema}.envelope (expires)")
+    conn.execute(f"CREATE INDEX ON {schema}.envelope (address, deposit_order)")
+    now = _RELAY_NOW
+    insert = (
+        f"INSERT INTO {schema}.envelope (address, id, envelope, arrival, expires) "
+        "VALUES (%s, %s, %s, %s, %s)"
+    )
+    with conn.transaction(), conn.cursor() as cursor:
+        cursor.executemany(insert, [
+            (bytes([i % 10]) * 32, os.urandom(16), os.urandom(_RELAY_ENVELOPE_SIZE), now, now + 1)
+            for i in range(RELAY_BACKGROUND_ENVELOPES)
+        ])  # fmt: skip
+    select = (
+        f"SELECT id, envelope FROM {schema}.envelope WHERE address = %s AND expires > %s "
+        "ORDER BY deposit_order LIMIT %s"
+    )
+    delete = f"DELETE FROM {schema}.envelope WHERE address = %s AND id = ANY(%s)"
+
+    def prepare(n: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        address = os.urandom(32)
+        return address, [(os.urandom(16), os.urandom(_RELAY_ENVELOPE_SIZE)) for _ in range(n)]
+
+    def run(work: tuple[bytes, list[tuple[bytes, bytes]]]) -> None:
+        address, rows = work
+        for identifier, envelope in rows:
+            with conn.transaction():
+                conn.execute(insert, (address, identifier, envelope, now, now + 86_400))
+        while True:
+            held = conn.execute(select, (address, now, RELAY_BATCH)).fetchall()
+            if not held:
+                break
+            with conn.transaction():
+                conn.execute(delete, (address, [row[0] for row in held]))
 
     return Split(prepare, run)
 
@@ -1512,6 +1604,19 @@ def _cases() -> list[Case]:
             floor=_raw_relay_sqlite_floor,
             floor_what="the same rows inserted, read and deleted with plain sqlite3",
             targets=(Target(13, "floor", 1.5),),
+        )
+    )
+    cases.append(
+        Case(
+            name="relay_postgres_10k",
+            what=(
+                "relay core on PostgreSQL, per envelope: deposit with proof of work, then fetch "
+                f"+ ack by {RELAY_BATCH}; {RELAY_BACKGROUND_ENVELOPES:,} other envelopes held"
+            ),
+            blindpost=_bp_relay_postgres,
+            floor=_raw_relay_postgres_floor,
+            floor_what="the same rows inserted, read and deleted with plain psycopg",
+            targets=(Target(17, "floor", 1.5),),
         )
     )
     cases.append(
