@@ -1,13 +1,14 @@
 """Spec §10: the relay core — every operation, its check order and codes, transactional failures.
 
-The store here is the in-memory one; ``tests/test_relay_store.py`` runs the store contract
-against every store. Failures compare the store's complete contents before and after.
+Every test runs twice: on the in-memory store and on SQLite (the store contract itself, and
+PostgreSQL, are in ``tests/test_relay_store.py``). Failures compare the store's complete
+contents before and after.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from protocol.blinding import epoch_of
 from protocol.codec import encode
+from protocol.edge.sqlite_store import SqliteStore
 from protocol.envelope import (
     Content,
     ConversationMailbox,
@@ -58,6 +60,7 @@ from protocol.relay import (
     PublishBody,
     Relay,
     RelayLimits,
+    RelayStore,
     owner_request,
     pow_valid,
     pow_value,
@@ -69,6 +72,26 @@ NOW = 1_780_531_200
 EPOCH = epoch_of(NOW)
 RELAY_ID = bytes(range(32))
 TTL = 3600
+
+#: The store every relay of this module runs on; the fixture below runs each test on each.
+_STORE: list[Callable[[], RelayStore]] = [MemoryStore]
+
+
+@pytest.fixture(autouse=True, params=["memory", "sqlite"])
+def _each_store(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Spec §10.9: the relay behaves the same on every store (SQLite in memory here; the file
+    store's own properties are tested in test_relay_store.py and its neighbours)."""
+    made: list[SqliteStore] = []
+
+    def sqlite() -> RelayStore:
+        made.append(SqliteStore(":memory:"))
+        return made[-1]
+
+    _STORE[0] = MemoryStore if request.param == "memory" else sqlite
+    yield
+    _STORE[0] = MemoryStore
+    for store in made:
+        store.close()
 
 
 def code(action: Callable[[], object]) -> str:
@@ -82,7 +105,7 @@ class World:
     """A relay, Bob's routing-ID mailbox with his hosted bundle, Alice as a sender."""
 
     relay: Relay
-    store: MemoryStore
+    store: RelayStore
     rng: SeededRng
     bob_secret: Scalar
     routing_id: bytes
@@ -140,7 +163,7 @@ class World:
 
 def _world(label: str = "relay", limits: RelayLimits | None = None, opks: int = 3) -> World:
     rng = SeededRng(label.encode())
-    store = MemoryStore()
+    store = _STORE[0]()
     relay = Relay(store, RELAY_ID, limits)
     relay.maintain(now=NOW, rng=rng)
     bob, alice = IdentityKeyPair.generate(rng), IdentityKeyPair.generate(rng)
