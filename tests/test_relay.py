@@ -504,7 +504,7 @@ def test_delete_removes_everything_of_the_mailbox() -> None:
     w.relay.deposit(deposit, now=NOW)
     w.owner(DELETE_OP, DeleteBody())
     dump = w.store.dump()
-    for table in ("mailbox", "envelope", "bundle", "one_time_prekey", "bucket"):
+    for table in ("mailbox", "envelope", "bundle", "one_time_prekey"):
         assert dump[table] == [], table
     assert code(lambda: w.fetch(NOW)) == "state.unknown_mailbox"
 

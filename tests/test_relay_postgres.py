@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from protocol.edge.postgres_store import PostgresStore
+from protocol.edge.postgres_store import SCHEMA_VERSION, PostgresStore
 from protocol.envelope import ENVELOPE_VERSION, MIN_BODY_SIZE, envelope_id
 from protocol.errors import ProtocolError
 from protocol.primitives import Ed25519KeyPair, Element, Scalar
@@ -154,6 +154,73 @@ def test_the_envelope_table_is_hash_partitioned(database: tuple[str, str]) -> No
             (schema,),
         ).fetchone()
         version = conn.execute(f"SELECT version FROM {schema}.schema_version").fetchall()
-    assert strategy == ("h",) and parts == (8,) and version == [(1,)]
+    assert strategy == ("h",) and parts == (8,) and version == [(SCHEMA_VERSION,)]
     # a second store on the same schema migrates nothing and accepts the layout
     PostgresStore(dsn, schema=schema, partitions=8).close()
+
+
+def test_a_version_1_schema_is_migrated(database: tuple[str, str]) -> None:
+    """Layout 1 kept the buckets in a table of their own and read a mailbox's usage from its
+    envelopes; opening it moves both into the mailbox row, keeping every value, once, while
+    other processes wait on the migration lock."""
+    from protocol.relay.store import BUCKET_HANDOUT, BUCKET_INBOUND, EnvelopeRecord, MailboxRecord
+
+    dsn, schema = database
+    a, b = b"\xaa" * 32, b"\xbb" * 32
+    with PostgresStore(dsn, schema=schema, partitions=4) as store:
+        with store.transaction():
+            store.put_mailbox(MailboxRecord(a, KIND_CONVERSATION, None, b"\x01" * 32, NOW))
+            store.put_mailbox(MailboxRecord(b, KIND_CONVERSATION, None, b"\x02" * 32, NOW))
+            for i in (1, 2, 3):
+                store.put_envelope(
+                    EnvelopeRecord(a, bytes([i]) * 32, b"e" * (10 * i), NOW, NOW + 9)
+                )
+            store.put_bucket(a, BUCKET_INBOUND, 5, NOW)
+            store.put_bucket(a, BUCKET_HANDOUT, 6, NOW + 1)
+            store.put_bucket(b, BUCKET_INBOUND, 7, NOW + 2)
+        expected = store.dump()
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
+        s = schema
+        conn.execute(
+            f"CREATE TABLE {s}.bucket (address bytea NOT NULL REFERENCES {s}.mailbox (address) "
+            "ON DELETE CASCADE, which text NOT NULL, tokens bigint NOT NULL, updated bigint "
+            "NOT NULL, PRIMARY KEY (address, which))"
+        )
+        for which in ("inbound", "handout"):
+            conn.execute(
+                f"INSERT INTO {s}.bucket SELECT address, '{which}', {which}_tokens, "
+                f"{which}_updated FROM {s}.mailbox WHERE {which}_tokens IS NOT NULL"
+            )
+        conn.execute(f"DROP TRIGGER envelope_held ON {s}.envelope")
+        conn.execute(f"DROP FUNCTION {s}.envelope_held()")
+        for column in ("held", "held_bytes", "inbound_tokens", "inbound_updated",
+                       "handout_tokens", "handout_updated"):  # fmt: skip
+            conn.execute(f"ALTER TABLE {s}.mailbox DROP COLUMN {column}")
+        conn.execute(f"UPDATE {s}.schema_version SET version = 1")
+    opened: list[PostgresStore] = []
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            opened.append(PostgresStore(dsn, schema=schema, partitions=4))
+        except BaseException as error:  # collected: the test fails on any
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    try:
+        assert errors == [] and len(opened) == 3
+        assert opened[0].dump() == expected
+        with opened[1].transaction():
+            opened[1].put_envelope(EnvelopeRecord(a, b"\x04" * 32, b"e", NOW, NOW + 9))
+        assert opened[2].mailbox_usage(a) == (4, 61)
+    finally:
+        for store in opened:
+            store.close()
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute(f"SELECT version FROM {schema}.schema_version").fetchall() == [
+            (SCHEMA_VERSION,)
+        ]

@@ -125,9 +125,12 @@ def test_delete_mailbox_takes_its_rows_and_leaves_replay_records(store: RelaySto
     store.delete_mailbox(A)
     dump = store.dump()
     assert [r["address"] for r in dump["envelope"]] == [B]
-    assert dump["bundle"] == [] and dump["one_time_prekey"] == [] and dump["bucket"] == []
+    assert dump["bundle"] == [] and dump["one_time_prekey"] == []
+    assert [r["address"] for r in dump["mailbox"]] == [B]  # with A's usage and buckets
     assert len(dump["tombstone"]) == 1 and len(dump["owner_proof"]) == 1
     assert store.get_bucket(A, BUCKET_INBOUND) is None
+    assert store.get_bucket(A, BUCKET_HANDOUT) is None
+    assert store.mailbox_usage(A) == (0, 0)
 
 
 def test_envelopes_in_deposit_order_with_limits(store: RelayStore) -> None:
@@ -184,6 +187,116 @@ def test_buckets(store: RelayStore) -> None:
     store.put_bucket(A, BUCKET_INBOUND, 9, NOW + 2)
     assert store.get_bucket(A, BUCKET_INBOUND) == (9, NOW + 2)
     assert store.get_bucket(A, BUCKET_HANDOUT) == (3, NOW + 1)
+    store.put_bucket(B, BUCKET_INBOUND, 1, NOW)  # an unknown mailbox has no bucket to set
+    assert store.get_bucket(B, BUCKET_INBOUND) is None
+    assert store.dump()["mailbox"][0]["inbound_tokens"] == 9
+    with pytest.raises(UsageError) as caught:
+        store.put_bucket(A, "outbound", 1, NOW)
+    assert caught.value.code == "usage.bad_argument"
+    with pytest.raises(UsageError):
+        store.get_bucket(A, "outbound")
+
+
+def _usage_from_rows(store: RelayStore, address: bytes) -> tuple[int, int]:
+    """A mailbox's usage counted from its envelope rows, independently of the store's own."""
+    rows = [r for r in store.dump()["envelope"] if r["address"] == address]
+    return len(rows), sum(len(r["envelope"]) for r in rows)  # type: ignore[arg-type]
+
+
+def test_usage_follows_every_write_and_delete(store: RelayStore) -> None:
+    """§10.4's quotas read a mailbox's usage from its row (the SQL stores keep it there): after
+    every kind of write and delete it equals what its envelope rows add up to."""
+    import random
+
+    rng = random.Random(7)
+    store.put_mailbox(_mailbox(A))
+    store.put_mailbox(_mailbox(B))
+    live: dict[bytes, list[int]] = {A: [], B: []}
+    for step in range(120):
+        address = rng.choice((A, B))
+        action = rng.randrange(6)
+        with store.transaction():
+            if action <= 2 or not live[address]:
+                i = rng.randrange(1, 256)
+                size = rng.randrange(1, 300)
+                expires = NOW + rng.choice((-5, 60))  # some already expired
+                store.put_envelope(_envelope(i, address, size, expires))  # new or replaced
+                if i not in live[address]:
+                    live[address].append(i)
+            elif action == 3:
+                gone = rng.sample(live[address], min(len(live[address]), 3))
+                store.delete_envelopes(address, [bytes([i]) * 32 for i in gone])
+                live[address] = [i for i in live[address] if i not in gone]
+            elif action == 4:
+                store.expire(NOW, NOW - 10**6, NOW + 100, 2)
+                ids = {r["id"] for r in store.dump()["envelope"] if r["address"] == address}
+                live[address] = [i for i in live[address] if bytes([i]) * 32 in ids]
+            else:
+                rotated = MailboxRecord(address, KIND_CONVERSATION, None, b"\x03" * 32, NOW)
+                store.put_mailbox(rotated)  # replacing the mailbox keeps what it holds
+        for mailbox in (A, B):
+            assert store.mailbox_usage(mailbox) == _usage_from_rows(store, mailbox), step
+    store.delete_mailbox(A)
+    assert store.mailbox_usage(A) == (0, 0)
+    store.put_mailbox(_mailbox(A))  # a mailbox opened again starts empty
+    assert store.mailbox_usage(A) == (0, 0) and store.get_bucket(A, BUCKET_INBOUND) is None
+
+
+def test_deposit_view_agrees_with_the_single_table_reads(store: RelayStore) -> None:
+    """A deposit's one-call read (§10.4) against the same reads made table by table."""
+    from protocol.relay.store import read_deposit_view
+
+    seeds = [b"o" * 32, b"p" * 32, b"q" * 32]
+    with store.transaction():
+        store.put_mailbox(_mailbox(A, KIND_FIRST_CONTACT))
+        store.put_mailbox(_mailbox(B))
+        store.put_envelope(_envelope(1, A, 100))
+        store.put_envelope(_envelope(2, A, 50, expires=NOW - 1))
+        store.put_tombstone(A, bytes([3]) * 32, NOW + 10)
+        store.put_tombstone(A, bytes([4]) * 32, NOW)  # lapsed at NOW
+        store.put_bucket(A, BUCKET_INBOUND, 77, NOW - 3)
+        for i, seed in enumerate(seeds):
+            store.put_seed(seed, NOW - 100 + i)
+        store.put_pow(b"q" * 32, b"n" * 16)
+    cases = [
+        (address, bytes([i]) * 32, seed, nonce)
+        for address in (A, B, b"\xcc" * 32)
+        for i in (1, 2, 3, 4, 5)
+        for seed, nonce in (
+            (None, None), (b"q" * 32, b"n" * 16), (b"p" * 32, b"m" * 16), (b"o" * 32, b"n" * 16),
+            (b"z" * 32, b"n" * 16),
+        )
+    ]  # fmt: skip
+    for address, envelope_id, seed, nonce in cases:
+        with store.transaction():
+            view = store.deposit_view(address, envelope_id, NOW, seed, nonce, 2)
+            reference = read_deposit_view(store, address, envelope_id, NOW, seed, nonce, 2)
+        assert view == reference, (address[:1], envelope_id[:1], seed, nonce)
+    first = store.deposit_view(A, bytes([1]) * 32, NOW, b"q" * 32, b"n" * 16, 2)
+    assert (first.stored, first.seed_kept, first.pow_used) == (True, True, True)
+    assert (first.held, first.held_bytes, first.inbound) == (2, 150, (77, NOW - 3))
+    assert store.deposit_view(A, bytes([3]) * 32, NOW, None, None, 2).tombstoned
+    assert not store.deposit_view(A, bytes([1]) * 32, NOW, b"o" * 32, b"x" * 16, 2).seed_kept
+    assert store.deposit_view(b"\xcc" * 32, bytes([1]) * 32, NOW, None, None, 2).mailbox is None
+
+
+def test_put_deposit_writes_all_three_or_nothing(store: RelayStore) -> None:
+    with store.transaction():
+        store.put_mailbox(_mailbox(A, KIND_FIRST_CONTACT))
+    with store.transaction():
+        store.put_deposit(_envelope(1, A, 120), (500, NOW), (b"s" * 32, b"n" * 16))
+    assert store.has_envelope(A, bytes([1]) * 32) and store.has_pow(b"s" * 32, b"n" * 16)
+    assert store.get_bucket(A, BUCKET_INBOUND) == (500, NOW)
+    assert store.mailbox_usage(A) == (1, 120)
+    with store.transaction():
+        store.put_deposit(_envelope(2, A, 30), (400, NOW + 1), None)  # a capability deposit
+    assert store.mailbox_usage(A) == (2, 150) and len(store.dump()["pow"]) == 1
+    before = store.dump()
+    with pytest.raises(StateError) as caught, store.transaction():
+        # a proof of work another process recorded since the relay's check (§10.10)
+        store.put_deposit(_envelope(3, A, 10), (300, NOW + 2), (b"s" * 32, b"n" * 16))
+    assert caught.value.code == "state.replay"
+    assert store.dump() == before
 
 
 def test_replay_records(store: RelayStore) -> None:
@@ -342,6 +455,54 @@ def test_sqlite_keeps_what_it_committed_across_reopening(tmp_path: Path) -> None
         kept = first.dump()
     with SqliteStore(tmp_path / "r.db") as again:
         assert again.dump() == kept
+
+
+def test_sqlite_migrates_a_version_1_file(tmp_path: Path) -> None:
+    """Layout 1 kept the buckets in a table of their own and read a mailbox's usage from its
+    envelopes; opening such a file moves both into the mailbox row, keeping every value."""
+    path = tmp_path / "r.db"
+    with SqliteStore(path) as store:
+        store.put_mailbox(_mailbox(A, KIND_FIRST_CONTACT))
+        store.put_mailbox(_mailbox(B))
+        for i in (1, 2, 3):
+            store.put_envelope(_envelope(i, A, 10 * i))
+        store.put_bucket(A, BUCKET_INBOUND, 5, NOW)
+        store.put_bucket(A, BUCKET_HANDOUT, 6, NOW + 1)
+        store.put_bucket(B, BUCKET_INBOUND, 7, NOW + 2)
+        expected = store.dump()
+    _downgrade_sqlite_to_version_1(path)
+    with SqliteStore(path) as store:
+        assert store.dump() == expected
+        store.put_envelope(_envelope(4, A, 1))  # usage is kept from here on
+        assert store.mailbox_usage(A) == (4, 61)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    db.close()
+
+
+def _downgrade_sqlite_to_version_1(path: Path) -> None:
+    """Rewrite a file of this layout into layout 1, as the code of layout 1 left it."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("BEGIN")
+    db.execute(
+        "CREATE TABLE bucket (address BLOB NOT NULL REFERENCES mailbox (address) ON DELETE "
+        "CASCADE, which TEXT NOT NULL, tokens INTEGER NOT NULL, updated INTEGER NOT NULL, "
+        "PRIMARY KEY (address, which)) WITHOUT ROWID"
+    )
+    for which in ("inbound", "handout"):
+        db.execute(
+            f"INSERT INTO bucket SELECT address, '{which}', {which}_tokens, {which}_updated "
+            f"FROM mailbox WHERE {which}_tokens IS NOT NULL"
+        )
+    for trigger in ("insert", "delete", "update"):
+        db.execute(f"DROP TRIGGER envelope_held_{trigger}")
+    for column in ("held", "held_bytes", "inbound_tokens", "inbound_updated", "handout_tokens",
+                   "handout_updated"):  # fmt: skip
+        db.execute(f"ALTER TABLE mailbox DROP COLUMN {column}")
+    db.execute("CREATE INDEX envelope_usage ON envelope (address, length(envelope))")
+    db.execute("UPDATE schema_version SET version = 1")
+    db.execute("COMMIT")
+    db.close()
 
 
 def test_sqlite_refuses_another_layout_and_unknown_levels(tmp_path: Path) -> None:

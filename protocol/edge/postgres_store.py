@@ -22,12 +22,19 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from ..errors import StateError, UsageError
-from ..relay.store import BUCKET_HANDOUT, BUCKET_INBOUND, EnvelopeRecord, MailboxRecord
+from ..relay.store import (
+    BUCKET_HANDOUT,
+    BUCKET_INBOUND,
+    DepositView,
+    EnvelopeRecord,
+    MailboxRecord,
+)
 
 __all__ = ["SCHEMA_VERSION", "SWEEP_BATCH", "PostgresStore"]
 
-#: The version of the layout below, kept in ``schema_version``.
-SCHEMA_VERSION = 1
+#: The version of the layout below, kept in ``schema_version``. Version 1 (a ``bucket`` table,
+#: usage read by scanning the envelopes) is migrated when a store opens it.
+SCHEMA_VERSION = 2
 #: Expired envelopes deleted per statement by :meth:`PostgresStore.expire`.
 SWEEP_BATCH = 1000
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,47}$")
@@ -39,7 +46,10 @@ def _schema_statements(s: str, partitions: int) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL)",
         f"""CREATE TABLE IF NOT EXISTS {s}.mailbox (
             address bytea PRIMARY KEY, kind integer NOT NULL, effort integer,
-            deposit_key bytea, touched bigint NOT NULL)""",
+            deposit_key bytea, touched bigint NOT NULL,
+            held bigint NOT NULL DEFAULT 0, held_bytes bigint NOT NULL DEFAULT 0,
+            inbound_tokens bigint, inbound_updated bigint,
+            handout_tokens bigint, handout_updated bigint)""",
         f"CREATE INDEX IF NOT EXISTS mailbox_touched ON {s}.mailbox (touched)",
         f"CREATE SEQUENCE IF NOT EXISTS {s}.envelope_order",
         f"""CREATE TABLE IF NOT EXISTS {s}.envelope (
@@ -66,10 +76,6 @@ def _schema_statements(s: str, partitions: int) -> list[str]:
             prekey_id bigint NOT NULL, prekey bytea NOT NULL,
             pool_order bigint NOT NULL DEFAULT nextval('{s}.prekey_order'),
             PRIMARY KEY (address, prekey_id))""",
-        f"""CREATE TABLE IF NOT EXISTS {s}.bucket (
-            address bytea NOT NULL REFERENCES {s}.mailbox (address) ON DELETE CASCADE,
-            which text NOT NULL, tokens bigint NOT NULL, updated bigint NOT NULL,
-            PRIMARY KEY (address, which))""",
         f"""CREATE TABLE IF NOT EXISTS {s}.tombstone (
             address bytea NOT NULL, id bytea NOT NULL, until bigint NOT NULL,
             PRIMARY KEY (address, id))""",
@@ -84,8 +90,88 @@ def _schema_statements(s: str, partitions: int) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS {s}.seed (
             seed bytea NOT NULL, created bigint NOT NULL,
             seed_order bigint NOT NULL DEFAULT nextval('{s}.seed_order'))""",
+        *_held_trigger(s),
     ]
     return statements
+
+
+def _held_trigger(s: str) -> list[str]:
+    """A mailbox's usage follows every envelope written or deleted (cascades included). The
+    trigger locks the mailbox row, so every writer of envelopes locks the mailbox first
+    (:meth:`PostgresStore.expire` too) and no two transactions wait for each other in a
+    cycle."""
+    return [
+        f"""CREATE OR REPLACE FUNCTION {s}.envelope_held() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP <> 'INSERT' THEN
+                UPDATE {s}.mailbox SET held = held - 1,
+                    held_bytes = held_bytes - octet_length(OLD.envelope)
+                WHERE address = OLD.address;
+            END IF;
+            IF TG_OP <> 'DELETE' THEN
+                UPDATE {s}.mailbox SET held = held + 1,
+                    held_bytes = held_bytes + octet_length(NEW.envelope)
+                WHERE address = NEW.address;
+            END IF;
+            RETURN NULL;
+        END $$""",
+        f"""CREATE OR REPLACE TRIGGER envelope_held AFTER INSERT OR DELETE OR UPDATE OF envelope
+        ON {s}.envelope FOR EACH ROW EXECUTE FUNCTION {s}.envelope_held()""",
+    ]
+
+
+def _migrate_1_to_2(s: str) -> list[str]:
+    """Version 1 → 2: the buckets and the usage move into the mailbox row."""
+    columns = (
+        "held bigint NOT NULL DEFAULT 0",
+        "held_bytes bigint NOT NULL DEFAULT 0",
+        "inbound_tokens bigint",
+        "inbound_updated bigint",
+        "handout_tokens bigint",
+        "handout_updated bigint",
+    )
+    return [
+        *(f"ALTER TABLE {s}.mailbox ADD COLUMN {column}" for column in columns),
+        f"""UPDATE {s}.mailbox m SET held = u.held, held_bytes = u.held_bytes
+        FROM (SELECT address, count(*) AS held, sum(octet_length(envelope)) AS held_bytes
+              FROM {s}.envelope GROUP BY address) u
+        WHERE m.address = u.address""",
+        f"""UPDATE {s}.mailbox m SET inbound_tokens = b.tokens, inbound_updated = b.updated
+        FROM {s}.bucket b WHERE b.address = m.address AND b.which = 'inbound'""",
+        f"""UPDATE {s}.mailbox m SET handout_tokens = b.tokens, handout_updated = b.updated
+        FROM {s}.bucket b WHERE b.address = m.address AND b.which = 'handout'""",
+        f"DROP TABLE {s}.bucket",
+    ]
+
+
+#: Which mailbox columns hold which bucket.
+_BUCKET_COLUMNS = {
+    BUCKET_INBOUND: ("inbound_tokens", "inbound_updated"),
+    BUCKET_HANDOUT: ("handout_tokens", "handout_updated"),
+}
+
+
+def _bucket_columns(which: str) -> tuple[str, str]:
+    try:
+        return _BUCKET_COLUMNS[which]
+    except KeyError:
+        raise UsageError("usage.bad_argument", "no such bucket") from None
+
+
+#: A deposit's reads (spec §10.4) in one statement, locking the mailbox row; no row when the
+#: mailbox is unknown.
+_DEPOSIT_VIEW = (
+    "SELECT m.kind, m.effort, m.deposit_key, m.touched, m.held, m.held_bytes, "
+    "m.inbound_tokens, m.inbound_updated, "
+    "EXISTS (SELECT 1 FROM {s}.envelope WHERE address = %(a)s AND id = %(i)s), "
+    "EXISTS (SELECT 1 FROM {s}.tombstone WHERE address = %(a)s AND id = %(i)s "
+    "AND until > %(now)s), "
+    "coalesce(%(seed)s::bytea IN (SELECT seed FROM {s}.seed ORDER BY created DESC, seed_order "
+    "LIMIT %(kept)s), false), "
+    "EXISTS (SELECT 1 FROM {s}.pow WHERE seed = %(seed)s AND nonce = %(nonce)s) "
+    "FROM {s}.mailbox m WHERE m.address = %(a)s FOR UPDATE OF m"
+)
 
 
 class PostgresStore:
@@ -122,18 +208,25 @@ class PostgresStore:
         with self._pool.connection() as conn, conn.transaction():
             # one migrator at a time, across processes
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"blindpost:{s}",))
-            for statement in _schema_statements(s, partitions):
+            statements = _schema_statements(s, partitions)
+            for statement in statements[:2]:  # the schema and its version table
                 conn.execute(statement)
             row = conn.execute(f"SELECT version FROM {s}.schema_version").fetchone()
             if row is None:
                 conn.execute(
                     f"INSERT INTO {s}.schema_version (version) VALUES (%s)", (SCHEMA_VERSION,)
                 )
+            elif row[0] == 1:
+                for statement in _migrate_1_to_2(s):
+                    conn.execute(statement)
+                conn.execute(f"UPDATE {s}.schema_version SET version = %s", (SCHEMA_VERSION,))
             elif row[0] != SCHEMA_VERSION:
                 raise psycopg.DatabaseError(
                     f"the relay schema {s} has layout version {row[0]}, this code knows "
                     f"{SCHEMA_VERSION}"
                 )
+            for statement in statements[2:]:
+                conn.execute(statement)
 
     # --- life cycle ----------------------------------------------------------------------------
 
@@ -221,12 +314,10 @@ class PostgresStore:
     def mailbox_usage(self, address: bytes) -> tuple[int, int]:
         with self._conn() as conn:
             row = conn.execute(
-                f"SELECT count(*), coalesce(sum(octet_length(envelope)), 0) "
-                f"FROM {self._schema}.envelope WHERE address = %s",
+                f"SELECT held, held_bytes FROM {self._schema}.mailbox WHERE address = %s",
                 (address,),
             ).fetchone()
-        assert row is not None
-        return int(row[0]), int(row[1])
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
     def has_envelope(self, address: bytes, envelope_id: bytes) -> bool:
         sql = "SELECT 1 FROM {s}.envelope WHERE address = %s AND id = %s"
@@ -240,6 +331,58 @@ class PostgresStore:
             "expires = excluded.expires",
             (record.address, record.id, record.envelope, record.arrival, record.expires),
         )
+
+    def deposit_view(
+        self,
+        address: bytes,
+        envelope_id: bytes,
+        now: int,
+        seed: bytes | None,
+        nonce: bytes | None,
+        seeds_kept: int,
+    ) -> DepositView:
+        # one round trip; the mailbox row is locked as in get_mailbox
+        with self._conn() as conn:
+            row = conn.execute(
+                _DEPOSIT_VIEW.format(s=self._schema),
+                {"a": address, "i": envelope_id, "now": now, "seed": seed, "nonce": nonce,
+                 "kept": seeds_kept},
+            ).fetchone()  # fmt: skip
+        if row is None:
+            return DepositView(None, False, False, False, False, 0, 0, None)
+        key = None if row[2] is None else bytes(row[2])
+        inbound = None if row[6] is None else (int(row[6]), int(row[7]))
+        return DepositView(
+            MailboxRecord(address, row[0], row[1], key, row[3]),
+            row[8], row[9], row[10], row[11], int(row[4]), int(row[5]), inbound,
+        )  # fmt: skip
+
+    def put_deposit(
+        self,
+        record: EnvelopeRecord,
+        inbound: tuple[int, int],
+        pow_entry: tuple[bytes, bytes] | None,
+    ) -> None:
+        # one round trip: the three writes in one statement
+        s = self._schema
+        with self._conn() as conn:
+            row = conn.execute(
+                f"WITH p AS (INSERT INTO {s}.pow (seed, nonce) SELECT %(seed)s, %(nonce)s "
+                "WHERE %(paid)s ON CONFLICT DO NOTHING RETURNING 1), "
+                f"e AS (INSERT INTO {s}.envelope (address, id, envelope, arrival, expires) "
+                "SELECT %(a)s, %(i)s, %(e)s, %(arrival)s, %(expires)s "
+                "WHERE NOT %(paid)s OR EXISTS (SELECT 1 FROM p) RETURNING 1) "
+                f"UPDATE {s}.mailbox SET inbound_tokens = %(tokens)s, "
+                "inbound_updated = %(updated)s WHERE address = %(a)s "
+                "AND EXISTS (SELECT 1 FROM e) RETURNING 1",
+                {"a": record.address, "i": record.id, "e": record.envelope,
+                 "arrival": record.arrival, "expires": record.expires,
+                 "tokens": inbound[0], "updated": inbound[1], "paid": pow_entry is not None,
+                 "seed": None if pow_entry is None else pow_entry[0],
+                 "nonce": None if pow_entry is None else pow_entry[1]},
+            ).fetchone()  # fmt: skip
+        if row is None:  # another process recorded this proof of work since the check
+            raise StateError("state.replay", "this proof of work was used already")
 
     def envelopes(
         self, address: bytes, now: int, limit: int, max_bytes: int
@@ -313,22 +456,20 @@ class PostgresStore:
     # --- buckets -------------------------------------------------------------------------------
 
     def get_bucket(self, address: bytes, which: str) -> tuple[int, int] | None:
+        tokens, updated = _bucket_columns(which)
         with self._conn() as conn:
             row = conn.execute(
-                f"SELECT tokens, updated FROM {self._schema}.bucket "
-                "WHERE address = %s AND which = %s",
-                (address, which),
+                f"SELECT {tokens}, {updated} FROM {self._schema}.mailbox WHERE address = %s",
+                (address,),
             ).fetchone()
-        return None if row is None else (int(row[0]), int(row[1]))
+        return None if row is None or row[0] is None else (int(row[0]), int(row[1]))
 
     def put_bucket(self, address: bytes, which: str, tokens: int, updated: int) -> None:
-        if which not in (BUCKET_INBOUND, BUCKET_HANDOUT):
-            raise UsageError("usage.bad_argument", "no such bucket")
+        tokens_column, updated_column = _bucket_columns(which)
         self._exec(
-            "INSERT INTO {s}.bucket (address, which, tokens, updated) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (address, which) DO UPDATE SET tokens = excluded.tokens, "
-            "updated = excluded.updated",
-            (address, which, tokens, updated),
+            f"UPDATE {{s}}.mailbox SET {tokens_column} = %s, {updated_column} = %s "
+            "WHERE address = %s",
+            (tokens, updated, address),
         )
 
     # --- replay records ------------------------------------------------------------------------
@@ -392,12 +533,15 @@ class PostgresStore:
     def expire(self, now: int, idle_before: int, tombstone_until: int, seeds_kept: int) -> None:
         s = self._schema
         with self.transaction(), self._conn() as conn:
-            while True:  # bounded batches; rows another sweeper holds are skipped
+            while True:  # bounded batches; mailboxes another transaction holds are skipped
+                # the mailbox rows first, as every writer of envelopes does (_held_trigger)
                 swept = conn.execute(
-                    f"DELETE FROM {s}.envelope WHERE (address, id) IN (SELECT address, id "
-                    f"FROM {s}.envelope WHERE expires <= %s LIMIT %s FOR UPDATE SKIP LOCKED) "
-                    "RETURNING address, id",
-                    (now, SWEEP_BATCH),
+                    f"WITH m AS (SELECT address FROM {s}.mailbox WHERE address IN "
+                    f"(SELECT address FROM {s}.envelope WHERE expires <= %(now)s "
+                    "LIMIT %(batch)s) ORDER BY address FOR UPDATE SKIP LOCKED) "
+                    f"DELETE FROM {s}.envelope e USING m WHERE e.address = m.address "
+                    "AND e.expires <= %(now)s RETURNING e.address, e.id",
+                    {"now": now, "batch": SWEEP_BATCH},
                 ).fetchall()
                 if swept:
                     with conn.cursor() as cursor:
@@ -407,7 +551,7 @@ class PostgresStore:
                             f"until = greatest({s}.tombstone.until, excluded.until)",
                             [(a, i, tombstone_until) for a, i in swept],
                         )
-                if len(swept) < SWEEP_BATCH:
+                if not swept:
                     break
             conn.execute(f"DELETE FROM {s}.tombstone WHERE until <= %s", (now,))
             conn.execute(f"DELETE FROM {s}.owner_proof WHERE until <= %s", (now,))
@@ -422,15 +566,14 @@ class PostgresStore:
     def dump(self) -> dict[str, list[dict[str, object]]]:
         s = self._schema
         queries = {
-            "mailbox": f"SELECT address, kind, effort, deposit_key, touched FROM {s}.mailbox "
-            "ORDER BY address",
+            "mailbox": "SELECT address, kind, effort, deposit_key, touched, held, held_bytes, "
+            "inbound_tokens, inbound_updated, handout_tokens, handout_updated "
+            f"FROM {s}.mailbox ORDER BY address",
             "envelope": f"SELECT address, id, envelope, arrival, expires FROM {s}.envelope "
             "ORDER BY deposit_order",
             "bundle": f"SELECT address, bundle FROM {s}.bundle ORDER BY address",
             "one_time_prekey": f"SELECT address, prekey_id, prekey FROM {s}.one_time_prekey "
             "ORDER BY pool_order",
-            "bucket": f"SELECT address, which, tokens, updated FROM {s}.bucket "
-            "ORDER BY address, which",
             "tombstone": f"SELECT address, id, until FROM {s}.tombstone ORDER BY address, id",
             "owner_proof": f"SELECT address, commitment, until FROM {s}.owner_proof "
             "ORDER BY address, commitment",

@@ -25,12 +25,19 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import StateError, UsageError
-from ..relay.store import BUCKET_HANDOUT, BUCKET_INBOUND, EnvelopeRecord, MailboxRecord
+from ..relay.store import (
+    BUCKET_HANDOUT,
+    BUCKET_INBOUND,
+    DepositView,
+    EnvelopeRecord,
+    MailboxRecord,
+)
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS_LEVELS", "SqliteStore"]
 
-#: The version of the layout below, kept in the ``schema_version`` table.
-SCHEMA_VERSION = 1
+#: The version of the layout below, kept in the ``schema_version`` table. Version 1 (a
+#: ``bucket`` table, usage read by scanning the envelopes) is migrated when a store opens it.
+SCHEMA_VERSION = 2
 
 #: The ``synchronous`` levels a store accepts (spec §10.9 states each one's guarantee).
 SYNCHRONOUS_LEVELS = ("FULL", "EXTRA", "NORMAL")
@@ -44,7 +51,13 @@ _SCHEMA = (
         kind INTEGER NOT NULL,
         effort INTEGER,
         deposit_key BLOB,
-        touched INTEGER NOT NULL)""",
+        touched INTEGER NOT NULL,
+        held INTEGER NOT NULL DEFAULT 0,
+        held_bytes INTEGER NOT NULL DEFAULT 0,
+        inbound_tokens INTEGER,
+        inbound_updated INTEGER,
+        handout_tokens INTEGER,
+        handout_updated INTEGER)""",
     """CREATE INDEX IF NOT EXISTS mailbox_touched ON mailbox (touched)""",
     """CREATE TABLE IF NOT EXISTS envelope (
         address BLOB NOT NULL REFERENCES mailbox (address) ON DELETE CASCADE,
@@ -54,8 +67,6 @@ _SCHEMA = (
         expires INTEGER NOT NULL,
         UNIQUE (address, id))""",
     """CREATE INDEX IF NOT EXISTS envelope_expires ON envelope (expires)""",
-    # a mailbox's usage (count and bytes, the quotas of §10.4) from the index alone
-    """CREATE INDEX IF NOT EXISTS envelope_usage ON envelope (address, length(envelope))""",
     """CREATE TABLE IF NOT EXISTS bundle (
         address BLOB PRIMARY KEY NOT NULL REFERENCES mailbox (address) ON DELETE CASCADE,
         bundle BLOB NOT NULL)""",
@@ -64,12 +75,6 @@ _SCHEMA = (
         prekey_id INTEGER NOT NULL,
         prekey BLOB NOT NULL,
         UNIQUE (address, prekey_id))""",
-    """CREATE TABLE IF NOT EXISTS bucket (
-        address BLOB NOT NULL REFERENCES mailbox (address) ON DELETE CASCADE,
-        which TEXT NOT NULL,
-        tokens INTEGER NOT NULL,
-        updated INTEGER NOT NULL,
-        PRIMARY KEY (address, which)) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS tombstone (
         address BLOB NOT NULL,
         id BLOB NOT NULL,
@@ -87,15 +92,77 @@ _SCHEMA = (
         nonce BLOB NOT NULL,
         PRIMARY KEY (seed, nonce)) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS seed (seed BLOB NOT NULL, created INTEGER NOT NULL)""",
+    *(
+        # a mailbox's usage follows every envelope written or deleted (cascades included)
+        """CREATE TRIGGER IF NOT EXISTS envelope_held_insert AFTER INSERT ON envelope BEGIN
+        UPDATE mailbox SET held = held + 1, held_bytes = held_bytes + length(NEW.envelope)
+        WHERE address = NEW.address; END""",
+        """CREATE TRIGGER IF NOT EXISTS envelope_held_delete AFTER DELETE ON envelope BEGIN
+        UPDATE mailbox SET held = held - 1, held_bytes = held_bytes - length(OLD.envelope)
+        WHERE address = OLD.address; END""",
+        """CREATE TRIGGER IF NOT EXISTS envelope_held_update AFTER UPDATE OF envelope ON envelope
+        BEGIN UPDATE mailbox SET held_bytes = held_bytes - length(OLD.envelope)
+        + length(NEW.envelope) WHERE address = NEW.address; END""",
+    ),
 )
+
+# Version 1 → 2: the buckets and the usage move into the mailbox row (one row written per
+# deposit instead of a bucket row and a usage index entry).
+_MIGRATE_1_TO_2 = (
+    "DROP INDEX IF EXISTS envelope_usage",
+    *(
+        f"ALTER TABLE mailbox ADD COLUMN {column}"
+        for column in (
+            "held INTEGER NOT NULL DEFAULT 0",
+            "held_bytes INTEGER NOT NULL DEFAULT 0",
+            "inbound_tokens INTEGER",
+            "inbound_updated INTEGER",
+            "handout_tokens INTEGER",
+            "handout_updated INTEGER",
+        )
+    ),
+    """UPDATE mailbox SET
+        held = (SELECT count(*) FROM envelope e WHERE e.address = mailbox.address),
+        held_bytes = (SELECT coalesce(sum(length(envelope)), 0) FROM envelope e
+                      WHERE e.address = mailbox.address),
+        inbound_tokens = (SELECT tokens FROM bucket b
+                          WHERE b.address = mailbox.address AND which = 'inbound'),
+        inbound_updated = (SELECT updated FROM bucket b
+                           WHERE b.address = mailbox.address AND which = 'inbound'),
+        handout_tokens = (SELECT tokens FROM bucket b
+                          WHERE b.address = mailbox.address AND which = 'handout'),
+        handout_updated = (SELECT updated FROM bucket b
+                           WHERE b.address = mailbox.address AND which = 'handout')""",
+    "DROP TABLE bucket",
+)
+
+#: A deposit's reads (spec §10.4) in one statement; one row whether or not the mailbox exists.
+_DEPOSIT_VIEW = (
+    "SELECT m.kind, m.effort, m.deposit_key, m.touched, m.held, m.held_bytes, "
+    "m.inbound_tokens, m.inbound_updated, "
+    "EXISTS (SELECT 1 FROM envelope WHERE address = :a AND id = :i), "
+    "EXISTS (SELECT 1 FROM tombstone WHERE address = :a AND id = :i AND until > :now), "
+    "EXISTS (SELECT 1 FROM (SELECT seed FROM seed ORDER BY created DESC, rowid LIMIT :kept) "
+    "WHERE seed = :seed), "
+    "EXISTS (SELECT 1 FROM pow WHERE seed = :seed AND nonce = :nonce) "
+    "FROM (SELECT :a AS a) q LEFT JOIN mailbox m ON m.address = q.a"
+)
+
+#: Which mailbox columns hold which bucket.
+_BUCKET_COLUMNS = {
+    BUCKET_INBOUND: ("inbound_tokens", "inbound_updated"),
+    BUCKET_HANDOUT: ("handout_tokens", "handout_updated"),
+}
 
 #: ``dump`` reads each table in this column order (spec §10.8, ``STORED_FIELDS``).
 _DUMP = {
-    "mailbox": "SELECT address, kind, effort, deposit_key, touched FROM mailbox ORDER BY rowid",
+    "mailbox": (
+        "SELECT address, kind, effort, deposit_key, touched, held, held_bytes, inbound_tokens, "
+        "inbound_updated, handout_tokens, handout_updated FROM mailbox ORDER BY rowid"
+    ),
     "envelope": "SELECT address, id, envelope, arrival, expires FROM envelope ORDER BY rowid",
     "bundle": "SELECT address, bundle FROM bundle ORDER BY rowid",
     "one_time_prekey": "SELECT address, prekey_id, prekey FROM one_time_prekey ORDER BY rowid",
-    "bucket": "SELECT address, which, tokens, updated FROM bucket ORDER BY address, which",
     "tombstone": "SELECT address, id, until FROM tombstone ORDER BY address, id",
     "owner_proof": (
         "SELECT address, commitment, until FROM owner_proof ORDER BY address, commitment"
@@ -103,6 +170,13 @@ _DUMP = {
     "pow": "SELECT seed, nonce FROM pow ORDER BY seed, nonce",
     "seed": "SELECT seed, created FROM seed ORDER BY rowid",
 }
+
+
+def _bucket_columns(which: str) -> tuple[str, str]:
+    try:
+        return _BUCKET_COLUMNS[which]
+    except KeyError:
+        raise UsageError("usage.bad_argument", "no such bucket") from None
 
 
 class SqliteStore:
@@ -139,16 +213,21 @@ class SqliteStore:
     def _migrate(db: sqlite3.Connection) -> None:
         db.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _SCHEMA:
-                db.execute(statement)
+            db.execute(_SCHEMA[0])
             row = db.execute("SELECT version FROM schema_version").fetchone()
             if row is None:
                 db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif row[0] == 1:
+                for statement in _MIGRATE_1_TO_2:
+                    db.execute(statement)
+                db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
             elif row[0] != SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(
                     f"the relay database has layout version {row[0]}, this code knows "
                     f"{SCHEMA_VERSION}"
                 )
+            for statement in _SCHEMA[1:]:
+                db.execute(statement)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -219,7 +298,7 @@ class SqliteStore:
         )
 
     def delete_mailbox(self, address: bytes) -> None:
-        # envelope, bundle, one_time_prekey and bucket rows go with it (ON DELETE CASCADE)
+        # envelope, bundle and one_time_prekey rows go with it (ON DELETE CASCADE)
         self._db.execute("DELETE FROM mailbox WHERE address = ?", (address,))
 
     def mailbox_count(self) -> int:
@@ -230,10 +309,9 @@ class SqliteStore:
 
     def mailbox_usage(self, address: bytes) -> tuple[int, int]:
         row = self._db.execute(
-            "SELECT count(*), coalesce(sum(length(envelope)), 0) FROM envelope WHERE address = ?",
-            (address,),
+            "SELECT held, held_bytes FROM mailbox WHERE address = ?", (address,)
         ).fetchone()
-        return row[0], row[1]
+        return (0, 0) if row is None else (row[0], row[1])
 
     def has_envelope(self, address: bytes, envelope_id: bytes) -> bool:
         return (
@@ -243,9 +321,50 @@ class SqliteStore:
 
     def put_envelope(self, record: EnvelopeRecord) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO envelope (address, id, envelope, arrival, expires) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO envelope (address, id, envelope, arrival, expires) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (address, id) DO UPDATE SET envelope = excluded.envelope, "
+            "arrival = excluded.arrival, expires = excluded.expires",
             (record.address, record.id, record.envelope, record.arrival, record.expires),
+        )
+
+    def deposit_view(
+        self,
+        address: bytes,
+        envelope_id: bytes,
+        now: int,
+        seed: bytes | None,
+        nonce: bytes | None,
+        seeds_kept: int,
+    ) -> DepositView:
+        row = self._db.execute(
+            _DEPOSIT_VIEW,
+            {"a": address, "i": envelope_id, "now": now, "seed": seed, "nonce": nonce,
+             "kept": seeds_kept},
+        ).fetchone()  # fmt: skip
+        if row[0] is None:
+            return DepositView(None, False, False, False, False, 0, 0, None)
+        inbound = None if row[6] is None else (row[6], row[7])
+        return DepositView(
+            MailboxRecord(address, row[0], row[1], row[2], row[3]),
+            bool(row[8]), bool(row[9]), bool(row[10]), bool(row[11]), row[4], row[5], inbound,
+        )  # fmt: skip
+
+    def put_deposit(
+        self,
+        record: EnvelopeRecord,
+        inbound: tuple[int, int],
+        pow_entry: tuple[bytes, bytes] | None,
+    ) -> None:
+        if pow_entry is not None:
+            self.put_pow(*pow_entry)
+        db = self._db
+        db.execute(
+            "INSERT INTO envelope (address, id, envelope, arrival, expires) VALUES (?, ?, ?, ?, ?)",
+            (record.address, record.id, record.envelope, record.arrival, record.expires),
+        )
+        db.execute(
+            "UPDATE mailbox SET inbound_tokens = ?, inbound_updated = ? WHERE address = ?",
+            (*inbound, record.address),
         )
 
     def envelopes(
@@ -311,20 +430,17 @@ class SqliteStore:
     # --- buckets -------------------------------------------------------------------------------
 
     def get_bucket(self, address: bytes, which: str) -> tuple[int, int] | None:
+        tokens, updated = _bucket_columns(which)
         row = self._db.execute(
-            "SELECT tokens, updated FROM bucket WHERE address = ? AND which = ?",
-            (address, which),
+            f"SELECT {tokens}, {updated} FROM mailbox WHERE address = ?", (address,)
         ).fetchone()
-        return None if row is None else (row[0], row[1])
+        return None if row is None or row[0] is None else (row[0], row[1])
 
     def put_bucket(self, address: bytes, which: str, tokens: int, updated: int) -> None:
-        if which not in (BUCKET_INBOUND, BUCKET_HANDOUT):
-            raise UsageError("usage.bad_argument", "no such bucket")
+        tokens_column, updated_column = _bucket_columns(which)
         self._db.execute(
-            "INSERT INTO bucket (address, which, tokens, updated) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (address, which) DO UPDATE SET tokens = excluded.tokens, "
-            "updated = excluded.updated",
-            (address, which, tokens, updated),
+            f"UPDATE mailbox SET {tokens_column} = ?, {updated_column} = ? WHERE address = ?",
+            (tokens, updated, address),
         )
 
     # --- replay records ------------------------------------------------------------------------

@@ -46,7 +46,6 @@ from ._messages import (
 )
 from .store import (
     BUCKET_HANDOUT,
-    BUCKET_INBOUND,
     EnvelopeRecord,
     MailboxRecord,
     RelayStore,
@@ -287,41 +286,40 @@ class Relay:
         identifier = envelope_id(envelope)
         store = self._store
         with store.transaction():
-            mailbox = store.get_mailbox(address)
+            view = store.deposit_view(
+                address, identifier, now, request.seed, request.nonce, SEEDS_KEPT
+            )
+            mailbox = view.mailbox
             if mailbox is not None and mailbox.kind == KIND_CONVERSATION:
                 self._authorise_capability(request, mailbox, identifier, now)
             else:
-                self._authorise_pow(request, mailbox, identifier)
+                self._authorise_pow(request, mailbox, identifier, view.seed_kept)
             assert mailbox is not None
             response = DepositResponse(identifier).to_bytes()
-            if store.has_envelope(address, identifier):
+            if view.stored:
                 return response  # idempotent: a retry of a stored deposit
-            if store.has_tombstone(address, identifier, now):
+            if view.tombstoned:
                 raise StateError("state.replay", "this envelope was delivered already")
             paid = mailbox.kind == KIND_FIRST_CONTACT
-            if paid and store.has_pow(request.seed, request.nonce):  # type: ignore[arg-type]
+            if paid and view.pow_used:
                 raise StateError("state.replay", "this proof of work was used already")
             limits = self._limits
-            count, size = store.mailbox_usage(address)
-            if count >= limits.max_mailbox_envelopes:
+            if view.held >= limits.max_mailbox_envelopes:
                 raise StateError("state.quota_count", "the mailbox holds its most envelopes")
-            if size + len(envelope) > limits.max_mailbox_bytes:
+            if view.held_bytes + len(envelope) > limits.max_mailbox_bytes:
                 raise StateError("state.quota_bytes", "the mailbox holds its most bytes")
             tokens, updated = _level(
-                store.get_bucket(address, BUCKET_INBOUND),
-                limits.inbound_capacity,
-                1,
-                limits.inbound_refill,
-                now,
+                view.inbound, limits.inbound_capacity, 1, limits.inbound_refill, now
             )
             if tokens < len(envelope):
                 raise StateError("state.rate_limited", "the mailbox's inbound budget is spent")
             # commit
             ttl = int.from_bytes(envelope[33:37], "big")
-            store.put_envelope(EnvelopeRecord(address, identifier, envelope, now, now + ttl))
-            store.put_bucket(address, BUCKET_INBOUND, tokens - len(envelope), updated)
-            if paid:
-                store.put_pow(request.seed, request.nonce)  # type: ignore[arg-type]
+            store.put_deposit(
+                EnvelopeRecord(address, identifier, envelope, now, now + ttl),
+                (tokens - len(envelope), updated),
+                (request.seed, request.nonce) if paid else None,  # type: ignore[arg-type]
+            )
             return response
 
     def _authorise_capability(
@@ -338,7 +336,7 @@ class Relay:
             raise StateError("state.stale", "the deposit's time is outside the window")
 
     def _authorise_pow(
-        self, request: Deposit, mailbox: MailboxRecord | None, identifier: bytes
+        self, request: Deposit, mailbox: MailboxRecord | None, identifier: bytes, seed_kept: bool
     ) -> None:
         """Spec §10.6: an unknown mailbox costs the same and fails like a wrong one."""
         if mailbox is None:
@@ -352,8 +350,7 @@ class Relay:
             raise AuthenticationError()
         if request.seed is None or request.nonce is None:
             raise StateError("state.pow_required", "a first contact pays a proof of work")
-        seeds = [seed for seed, _created in self._store.seeds()[:SEEDS_KEPT]]
-        if request.seed not in seeds:
+        if not seed_kept:
             raise StateError("state.pow_stale", "the seed is not the current or previous one")
         assert mailbox.effort is not None
         value = pow_value(request.seed, mailbox.address, identifier, request.nonce)

@@ -15,16 +15,18 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..errors import StateError
+from ..errors import StateError, UsageError
 
 __all__ = [
     "BUCKET_HANDOUT",
     "BUCKET_INBOUND",
     "STORED_FIELDS",
+    "DepositView",
     "EnvelopeRecord",
     "MailboxRecord",
     "MemoryStore",
     "RelayStore",
+    "read_deposit_view",
 ]
 
 #: The two token buckets a mailbox has (spec §10.1).
@@ -32,12 +34,25 @@ BUCKET_INBOUND = "inbound"
 BUCKET_HANDOUT = "handout"
 
 #: Spec §10.8: every table and its fields; ``RelayStore.dump`` returns rows with exactly these.
+#: A mailbox row carries what it holds (``held``, ``held_bytes``: the quotas of §10.4, kept with
+#: every envelope written or deleted) and its two token buckets (``None`` while full).
 STORED_FIELDS: dict[str, tuple[str, ...]] = {
-    "mailbox": ("address", "kind", "effort", "deposit_key", "touched"),
+    "mailbox": (
+        "address",
+        "kind",
+        "effort",
+        "deposit_key",
+        "touched",
+        "held",
+        "held_bytes",
+        "inbound_tokens",
+        "inbound_updated",
+        "handout_tokens",
+        "handout_updated",
+    ),
     "envelope": ("address", "id", "envelope", "arrival", "expires"),
     "bundle": ("address", "bundle"),
     "one_time_prekey": ("address", "prekey_id", "prekey"),
-    "bucket": ("address", "which", "tokens", "updated"),
     "tombstone": ("address", "id", "until"),
     "owner_proof": ("address", "commitment", "until"),
     "pow": ("seed", "nonce"),
@@ -68,6 +83,24 @@ class EnvelopeRecord:
     expires: int
 
 
+@dataclass(frozen=True, slots=True)
+class DepositView:
+    """Spec §10.4: everything a deposit's checks read, in one store call (one query in the SQL
+    stores): the mailbox (``None`` if unknown; the other fields are then false and zero),
+    whether it holds this envelope id or a live tombstone of it, whether the request's seed is
+    one of the kept seeds and its (seed, nonce) is recorded already (false without a seed),
+    the mailbox's usage and its inbound bucket (``None``: full)."""
+
+    mailbox: MailboxRecord | None
+    stored: bool
+    tombstoned: bool
+    seed_kept: bool
+    pow_used: bool
+    held: int
+    held_bytes: int
+    inbound: tuple[int, int] | None
+
+
 class RelayStore(Protocol):
     """Spec §10.9: the operations the relay needs on the tables of §10.8.
 
@@ -81,13 +114,16 @@ class RelayStore(Protocol):
     def get_mailbox(self, address: bytes) -> MailboxRecord | None: ...
     def put_mailbox(self, mailbox: MailboxRecord) -> None: ...
     def delete_mailbox(self, address: bytes) -> None:
-        """Delete the mailbox and its envelopes, bundle, one-time prekeys and buckets (not its
-        tombstones or owner-proof replay entries, which run out by themselves)."""
+        """Delete the mailbox (with its usage and buckets) and its envelopes, bundle and one-time
+        prekeys (not its tombstones or owner-proof replay entries, which run out by
+        themselves)."""
+
     def mailbox_count(self) -> int: ...
 
     # envelope
     def mailbox_usage(self, address: bytes) -> tuple[int, int]:
         """``(count, bytes)`` of the envelopes the mailbox holds (expired ones included)."""
+
     def has_envelope(self, address: bytes, envelope_id: bytes) -> bool: ...
     def put_envelope(self, record: EnvelopeRecord) -> None: ...
     def envelopes(
@@ -95,8 +131,30 @@ class RelayStore(Protocol):
     ) -> list[EnvelopeRecord]:
         """Unexpired envelopes (``expires > now``) in arrival order (ties: deposit order), at
         most ``limit``, stopping before their sizes would exceed ``max_bytes`` (at least one)."""
+
     def delete_envelopes(self, address: bytes, ids: Sequence[bytes]) -> list[bytes]:
         """Delete the named envelopes of the mailbox; return the ids that were deleted."""
+
+    # a deposit (spec §10.4): its reads in one call, its writes in one call
+    def deposit_view(
+        self,
+        address: bytes,
+        envelope_id: bytes,
+        now: int,
+        seed: bytes | None,
+        nonce: bytes | None,
+        seeds_kept: int,
+    ) -> DepositView:
+        """What :func:`read_deposit_view` returns, read at once."""
+
+    def put_deposit(
+        self,
+        record: EnvelopeRecord,
+        inbound: tuple[int, int],
+        pow_entry: tuple[bytes, bytes] | None,
+    ) -> None:
+        """:meth:`put_envelope`, the inbound bucket and (for a first contact) :meth:`put_pow`,
+        with the latter's ``state.replay``."""
 
     # bundle and one-time prekeys
     def get_bundle(self, address: bytes) -> bytes | None: ...
@@ -104,12 +162,16 @@ class RelayStore(Protocol):
     def one_time_count(self, address: bytes) -> int: ...
     def add_one_time(self, address: bytes, prekeys: Sequence[tuple[int, bytes]]) -> None:
         """Add one-time prekeys (id, encoding); an id the pool holds already is skipped."""
+
     def take_one_time(self, address: bytes) -> bytes | None:
         """Remove and return the oldest one-time prekey of the pool, if any."""
 
-    # buckets
-    def get_bucket(self, address: bytes, which: str) -> tuple[int, int] | None: ...
-    def put_bucket(self, address: bytes, which: str, tokens: int, updated: int) -> None: ...
+    # buckets (held in the mailbox row)
+    def get_bucket(self, address: bytes, which: str) -> tuple[int, int] | None:
+        """``(tokens, updated)``; ``None`` when the bucket is full or the mailbox unknown."""
+
+    def put_bucket(self, address: bytes, which: str, tokens: int, updated: int) -> None:
+        """Set a bucket of a mailbox the store holds (of an unknown one: nothing happens)."""
 
     # replay records
     def has_tombstone(self, address: bytes, envelope_id: bytes, now: int) -> bool: ...
@@ -119,6 +181,7 @@ class RelayStore(Protocol):
     def put_proof(self, address: bytes, commitment: bytes, until: int) -> None:
         """Record an owner proof's ``R``; ``state.replay`` if the address has it already (a
         use that raced the relay's :meth:`has_proof` check in another process)."""
+
     def has_pow(self, seed: bytes, nonce: bytes) -> bool: ...
     def put_pow(self, seed: bytes, nonce: bytes) -> None:
         """Record a proof of work; ``state.replay`` if it is recorded already (as above)."""
@@ -126,6 +189,7 @@ class RelayStore(Protocol):
     # seeds
     def seeds(self) -> list[tuple[bytes, int]]:
         """``(seed, created)``, newest first."""
+
     def put_seed(self, seed: bytes, created: int) -> None: ...
 
     # maintenance
@@ -134,9 +198,11 @@ class RelayStore(Protocol):
         ``tombstone_until``), tombstones and owner-proof entries with ``until ≤ now``, mailboxes
         not touched since ``idle_before``, and all but the newest ``seeds_kept`` seeds with
         their proof-of-work entries."""
+
     def checkpoint(self) -> None:
         """Spec §10.9: after maintenance, let no journal keep the bytes of deleted rows (SQLite:
         ``wal_checkpoint(TRUNCATE)``); a store without a journal does nothing."""
+
     def dump(self) -> dict[str, list[dict[str, object]]]:
         """Every row of every table of §10.8, as ``{table: [{field: value}]}`` (tests)."""
 
@@ -152,6 +218,34 @@ class _Tables:
     proofs: dict[bytes, dict[bytes, int]] = field(default_factory=dict)
     pow: set[tuple[bytes, bytes]] = field(default_factory=set)
     seeds: list[tuple[bytes, int]] = field(default_factory=list)
+
+
+def read_deposit_view(
+    store: RelayStore,
+    address: bytes,
+    envelope_id: bytes,
+    now: int,
+    seed: bytes | None,
+    nonce: bytes | None,
+    seeds_kept: int,
+) -> DepositView:
+    """:meth:`RelayStore.deposit_view` from the store's single-table operations (the reference
+    the SQL stores' one query is tested against)."""
+    mailbox = store.get_mailbox(address)
+    if mailbox is None:
+        return DepositView(None, False, False, False, False, 0, 0, None)
+    paid = seed is not None and nonce is not None
+    held, held_bytes = store.mailbox_usage(address)
+    return DepositView(
+        mailbox,
+        store.has_envelope(address, envelope_id),
+        store.has_tombstone(address, envelope_id, now),
+        paid and seed in [s for s, _created in store.seeds()[:seeds_kept]],
+        paid and store.has_pow(seed, nonce),  # type: ignore[arg-type]
+        held,
+        held_bytes,
+        store.get_bucket(address, BUCKET_INBOUND),
+    )
 
 
 class MemoryStore:
@@ -225,6 +319,28 @@ class MemoryStore:
             del self._t.envelopes[address]
         return deleted
 
+    def deposit_view(
+        self,
+        address: bytes,
+        envelope_id: bytes,
+        now: int,
+        seed: bytes | None,
+        nonce: bytes | None,
+        seeds_kept: int,
+    ) -> DepositView:
+        return read_deposit_view(self, address, envelope_id, now, seed, nonce, seeds_kept)
+
+    def put_deposit(
+        self,
+        record: EnvelopeRecord,
+        inbound: tuple[int, int],
+        pow_entry: tuple[bytes, bytes] | None,
+    ) -> None:
+        if pow_entry is not None:
+            self.put_pow(*pow_entry)  # first: it is the one that can refuse
+        self.put_envelope(record)
+        self.put_bucket(record.address, BUCKET_INBOUND, *inbound)
+
     # bundle and one-time prekeys
     def get_bundle(self, address: bytes) -> bytes | None:
         return self._t.bundles.get(address)
@@ -248,10 +364,15 @@ class MemoryStore:
 
     # buckets
     def get_bucket(self, address: bytes, which: str) -> tuple[int, int] | None:
+        if which not in (BUCKET_INBOUND, BUCKET_HANDOUT):
+            raise UsageError("usage.bad_argument", "no such bucket")
         return self._t.buckets.get((address, which))
 
     def put_bucket(self, address: bytes, which: str, tokens: int, updated: int) -> None:
-        self._t.buckets[(address, which)] = (tokens, updated)
+        if which not in (BUCKET_INBOUND, BUCKET_HANDOUT):
+            raise UsageError("usage.bad_argument", "no such bucket")
+        if address in self._t.mailboxes:
+            self._t.buckets[(address, which)] = (tokens, updated)
 
     # replay records
     def has_tombstone(self, address: bytes, envelope_id: bytes, now: int) -> bool:
@@ -317,17 +438,27 @@ class MemoryStore:
 
     def dump(self) -> dict[str, list[dict[str, object]]]:
         t = self._t
+
+        def mailbox_row(m: MailboxRecord) -> dict[str, object]:
+            held, held_bytes = self.mailbox_usage(m.address)
+            inbound = t.buckets.get((m.address, BUCKET_INBOUND), (None, None))
+            handout = t.buckets.get((m.address, BUCKET_HANDOUT), (None, None))
+            return {
+                "address": m.address,
+                "kind": m.kind,
+                "effort": m.effort,
+                "deposit_key": m.deposit_key,
+                "touched": m.touched,
+                "held": held,
+                "held_bytes": held_bytes,
+                "inbound_tokens": inbound[0],
+                "inbound_updated": inbound[1],
+                "handout_tokens": handout[0],
+                "handout_updated": handout[1],
+            }
+
         return {
-            "mailbox": [
-                {
-                    "address": m.address,
-                    "kind": m.kind,
-                    "effort": m.effort,
-                    "deposit_key": m.deposit_key,
-                    "touched": m.touched,
-                }
-                for m in t.mailboxes.values()
-            ],
+            "mailbox": [mailbox_row(m) for m in t.mailboxes.values()],
             "envelope": [
                 {
                     "address": r.address,
@@ -344,10 +475,6 @@ class MemoryStore:
                 {"address": a, "prekey_id": i, "prekey": p}
                 for a, pool in t.one_time.items()
                 for i, p in pool.items()
-            ],
-            "bucket": [
-                {"address": a, "which": w, "tokens": tokens, "updated": updated}
-                for (a, w), (tokens, updated) in t.buckets.items()
             ],
             "tombstone": [
                 {"address": a, "id": i, "until": u} for (a, i), u in t.tombstones.items()
