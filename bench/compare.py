@@ -699,6 +699,9 @@ def _raw_owner_proof_floor() -> Split:
 RELAY_BACKGROUND_ENVELOPES = 10_000
 #: Envelopes per owner fetch and acknowledgement (the relay's ``MAX_FETCH_ENVELOPES``).
 RELAY_BATCH = 100
+#: Envelopes per timed round of the relay cases, in the subject and its floor alike: one
+#: mailbox filled to half its quota, then emptied in :data:`RELAY_BATCH` batches.
+RELAY_ROUND = 500
 _RELAY_ENVELOPE_SIZE = 37 + 1024  # a 1 KiB body (a padded size, §9.3) and its header
 _RELAY_NOW = 1_780_531_200
 
@@ -740,44 +743,66 @@ def _bp_relay_on(store: Any) -> Split:
     seed = store.seeds()[0][0]
     header_ttl = (86_400).to_bytes(4, "big")
 
-    def owner(secret: Any, op: int, body: Any) -> bytes:
-        request = relay_mod.owner_request(
+    def request(secret: Any, op: int, body: Any) -> bytes:
+        data: bytes = relay_mod.owner_request(
             secret, relay_id=relay_id, op=op, body=body, time=now, rng=os.urandom
         )
-        response: bytes = relay.owner(request, now=now)
-        return response
+        return data
 
-    def mailbox_with(n: int) -> tuple[Any, list[bytes]]:
+    fetch_body = relay_mod.FetchBody(RELAY_BATCH)
+    fetch_op, ack_op = relay_mod.FETCH_OP, relay_mod.ACK_OP
+
+    def mailbox_with(n: int) -> tuple[list[bytes], list[tuple[bytes, bytes]], bytes]:
+        """The deposits for one new mailbox and, built before timing like the deposits (they
+        are the owner's work, not the relay's), the owner's fetch and ack requests for each
+        batch of :data:`RELAY_BATCH` and the last fetch that finds the mailbox empty."""
         secret = prim.Scalar.random(os.urandom)
         address = prim.Element.base_mul(secret).to_bytes()
-        owner(secret, relay_mod.OPEN_OP, relay_mod.OpenBody(relay_mod.KIND_FIRST_CONTACT, 256))
-        deposits = []
+        relay.owner(
+            request(
+                secret, relay_mod.OPEN_OP, relay_mod.OpenBody(relay_mod.KIND_FIRST_CONTACT, 256)
+            ),
+            now=now,
+        )
+        deposits, ids = [], []
         for _ in range(n):
-            envelope = bytes([env.ENVELOPE_VERSION]) + address + header_ttl + os.urandom(
-                _RELAY_ENVELOPE_SIZE - env.ENVELOPE_HEADER_SIZE
+            envelope = (
+                bytes([env.ENVELOPE_VERSION])
+                + address
+                + header_ttl
+                + os.urandom(_RELAY_ENVELOPE_SIZE - env.ENVELOPE_HEADER_SIZE)
             )
             identifier = env.envelope_id(envelope)
             nonce = relay_mod.solve_pow(seed, address, identifier, 256, rng=os.urandom)
             deposits.append(relay_mod.Deposit(envelope, seed, nonce).to_bytes())
-        return secret, deposits
+            ids.append(identifier)
+        batches = [
+            (request(secret, fetch_op, fetch_body),
+             request(secret, ack_op, relay_mod.AckBody(tuple(ids[i : i + RELAY_BATCH]))))
+            for i in range(0, n, RELAY_BATCH)
+        ]  # fmt: skip
+        return deposits, batches, request(secret, fetch_op, fetch_body)
 
-    def prepare(n: int) -> list[tuple[Any, list[bytes]]]:
+    def prepare(n: int) -> list[tuple[list[bytes], list[tuple[bytes, bytes]], bytes]]:
         # at most half a mailbox's quota per mailbox
         return [mailbox_with(min(500, n - i)) for i in range(0, n, 500)]
 
-    fetch_body = relay_mod.FetchBody(RELAY_BATCH)
-    fetch_op, ack_op = relay_mod.FETCH_OP, relay_mod.ACK_OP
-    fetch_response, ack_body = relay_mod.FetchResponse.from_bytes, relay_mod.AckBody
+    fetch_response, ack_response = (
+        relay_mod.FetchResponse.from_bytes,
+        relay_mod.AckResponse.from_bytes,
+    )
 
-    def run(work: list[tuple[Any, list[bytes]]]) -> None:
-        for secret, deposits in work:
-            for deposit in deposits:
-                relay.deposit(deposit, now=now)
-            while True:
-                held = fetch_response(owner(secret, fetch_op, fetch_body)).envelopes
-                if not held:
-                    break
-                owner(secret, ack_op, ack_body(tuple(e.id for e in held)))
+    def run(work: list[tuple[list[bytes], list[tuple[bytes, bytes]], bytes]]) -> None:
+        owner, deposit = relay.owner, relay.deposit
+        for deposits, batches, last in work:
+            for data in deposits:
+                deposit(data, now=now)
+            for fetch, ack in batches:
+                held = fetch_response(owner(fetch, now=now)).envelopes
+                if ack_response(owner(ack, now=now)).deleted != len(held):
+                    raise AssertionError("the relay acknowledged another batch than it gave")
+            if fetch_response(owner(last, now=now)).envelopes:
+                raise AssertionError("the relay kept envelopes after their acknowledgement")
 
     return Split(prepare, run)
 
@@ -990,8 +1015,11 @@ def _bp_relay_http() -> Split:
             raise Skip(f"open refused: HTTP {opened.status_code}")
         work = []
         for _ in range(n):
-            envelope = bytes([env.ENVELOPE_VERSION]) + address + (86_400).to_bytes(4, "big") + (
-                os.urandom(_RELAY_ENVELOPE_SIZE - env.ENVELOPE_HEADER_SIZE)
+            envelope = (
+                bytes([env.ENVELOPE_VERSION])
+                + address
+                + (86_400).to_bytes(4, "big")
+                + (os.urandom(_RELAY_ENVELOPE_SIZE - env.ENVELOPE_HEADER_SIZE))
             )
             identifier = env.envelope_id(envelope)
             signature = relay_mod.sign_deposit(
@@ -1120,6 +1148,8 @@ def _oracle() -> _OwnerOracle:
     if not _ORACLE:
         _ORACLE.append(_OwnerOracle())
     return _ORACLE[0]
+
+
 #: ``sms_1KiB``: a session envelope's body (1 KiB) and the sender's originating address.
 SMS_BODY = 1024
 SMS_SENDER = b"+447700900123"
@@ -1407,6 +1437,10 @@ class Case:
     peers: Callable[[], dict[str, Factory]] = dict
     targets: tuple[Target, ...] = ()
     quick_rounds: int | None = None
+    #: Iterations per round for every subject alike (default: calibrated per subject to
+    #: ``--min-round-ms``) — for a case whose per-round fixed costs (a fetch, a commit) must be
+    #: spread over the same number of iterations in the subject and its floor.
+    size: int | None = None
 
 
 def _ratchet_size(label: str) -> int:
@@ -1604,6 +1638,8 @@ def _cases() -> list[Case]:
             floor=_raw_relay_sqlite_floor,
             floor_what="the same rows inserted, read and deleted with plain sqlite3",
             targets=(Target(13, "floor", 1.5),),
+            size=RELAY_ROUND,
+            quick_rounds=11,
         )
     )
     cases.append(
@@ -1617,6 +1653,8 @@ def _cases() -> list[Case]:
             floor=_raw_relay_postgres_floor,
             floor_what="the same rows inserted, read and deleted with plain psycopg",
             targets=(Target(17, "floor", 1.5),),
+            size=RELAY_ROUND,
+            quick_rounds=11,
         )
     )
     cases.append(
@@ -1729,7 +1767,11 @@ def run_case(case: Case, rounds: int, min_round_ns: int, log: TextIO) -> CaseRes
         sizes: dict[str, int] = {}
         for label, timer in list(timers.items()):
             try:
-                sizes[label] = _calibrate(timer, min_round_ns)
+                if case.size is None:
+                    sizes[label] = _calibrate(timer, min_round_ns)
+                else:
+                    timer(case.size)  # one warm-up round
+                    sizes[label] = case.size
             except Exception as exc:
                 traceback.print_exc(file=log)
                 result.skipped[label] = f"FAILED while timing: {type(exc).__name__}: {exc}"
