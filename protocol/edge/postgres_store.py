@@ -38,6 +38,12 @@ SCHEMA_VERSION = 2
 #: Expired envelopes deleted per statement by :meth:`PostgresStore.expire`.
 SWEEP_BATCH = 1000
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,47}$")
+#: Session settings of the store's connections. The relay's statements name one mailbox by its
+#: primary key (and one partition of the envelope table by it), so a generic plan, made once
+#: per prepared statement, is as good as a custom one, and planning a deposit's reads afresh
+#: each time costs about as much as executing them; maintenance switches back to custom plans
+#: for its range scans (:meth:`PostgresStore.expire`).
+_SESSION_OPTIONS = "-c plan_cache_mode=force_generic_plan"
 
 
 def _schema_statements(s: str, partitions: int) -> list[str]:
@@ -194,7 +200,11 @@ class PostgresStore:
         self._schema = schema
         self._local = threading.local()
         self._pool = ConnectionPool(
-            dsn, min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": False}
+            dsn,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            kwargs={"autocommit": False, "options": _SESSION_OPTIONS},
         )
         self._pool.open(wait=True, timeout=5)
         try:
@@ -533,6 +543,7 @@ class PostgresStore:
     def expire(self, now: int, idle_before: int, tombstone_until: int, seeds_kept: int) -> None:
         s = self._schema
         with self.transaction(), self._conn() as conn:
+            conn.execute("SET LOCAL plan_cache_mode = auto")
             while True:  # bounded batches; mailboxes another transaction holds are skipped
                 # the mailbox rows first, as every writer of envelopes does (_held_trigger)
                 swept = conn.execute(
