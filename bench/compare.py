@@ -699,6 +699,8 @@ def _raw_owner_proof_floor() -> Split:
 RELAY_BACKGROUND_ENVELOPES = 10_000
 #: Envelopes per owner fetch and acknowledgement (the relay's ``MAX_FETCH_ENVELOPES``).
 RELAY_BATCH = 100
+#: A full inbound bucket (``protocol.relay.INBOUND_CAPACITY``), which the floor spends.
+INBOUND_CAPACITY_BENCH = 128 << 20
 #: Envelopes per timed round of the relay cases, in the subject and its floor alike: one
 #: mailbox filled to half its quota, then emptied in :data:`RELAY_BATCH` batches.
 RELAY_ROUND = 500
@@ -808,10 +810,120 @@ def _bp_relay_on(store: Any) -> Split:
 
 
 def _raw_relay_sqlite_floor() -> Split:
-    """Floor of ``relay_sqlite_10k``: the same envelope rows inserted (one transaction each),
-    read (:data:`RELAY_BATCH` at a time, in deposit order) and deleted (one transaction per
-    batch) with plain ``sqlite3`` under the same pragmas, in a table of the same layout that
-    holds :data:`RELAY_BACKGROUND_ENVELOPES` other rows."""
+    """Floor of ``relay_sqlite_10k``: the rows the relay writes, written with plain ``sqlite3``
+    under the same pragmas, in tables of the same layout (spec §10.8, layout 2), with no check,
+    no decoding and no store interface. Per envelope, one transaction: its envelope row, its
+    proof-of-work entry, its mailbox row's usage and inbound bucket. Per batch of
+    :data:`RELAY_BATCH`, as the owner's fetch and ack: the envelopes read (a transaction that
+    records the owner proof and touches the mailbox), then deleted with their tombstones, the
+    mailbox's usage, a proof and the touch; a last fetch finds the mailbox empty. The database
+    holds :data:`RELAY_BACKGROUND_ENVELOPES` envelopes in other mailboxes."""
+    import sqlite3
+
+    db = sqlite3.connect(_relay_db("bench-relay-floor-"), isolation_level=None)
+    for pragma in ("journal_mode = WAL", "synchronous = FULL", "secure_delete = ON"):
+        db.execute(f"PRAGMA {pragma}")
+    for ddl in (
+        "CREATE TABLE mailbox (address BLOB PRIMARY KEY NOT NULL, kind INTEGER NOT NULL, "
+        "effort INTEGER, deposit_key BLOB, touched INTEGER NOT NULL, "
+        "held INTEGER NOT NULL DEFAULT 0, held_bytes INTEGER NOT NULL DEFAULT 0, "
+        "inbound_tokens INTEGER, inbound_updated INTEGER, handout_tokens INTEGER, "
+        "handout_updated INTEGER)",
+        "CREATE INDEX mailbox_touched ON mailbox (touched)",
+        "CREATE TABLE envelope (address BLOB NOT NULL, id BLOB NOT NULL, envelope BLOB NOT NULL,"
+        " arrival INTEGER NOT NULL, expires INTEGER NOT NULL, UNIQUE (address, id))",
+        "CREATE INDEX envelope_expires ON envelope (expires)",
+        "CREATE TABLE tombstone (address BLOB NOT NULL, id BLOB NOT NULL, until INTEGER NOT NULL,"
+        " PRIMARY KEY (address, id)) WITHOUT ROWID",
+        "CREATE INDEX tombstone_until ON tombstone (until)",
+        "CREATE TABLE owner_proof (address BLOB NOT NULL, commitment BLOB NOT NULL, "
+        "until INTEGER NOT NULL, PRIMARY KEY (address, commitment)) WITHOUT ROWID",
+        "CREATE INDEX owner_proof_until ON owner_proof (until)",
+        "CREATE TABLE pow (seed BLOB NOT NULL, nonce BLOB NOT NULL, PRIMARY KEY (seed, nonce))"
+        " WITHOUT ROWID",
+    ):
+        db.execute(ddl)
+    now, seed = _RELAY_NOW, os.urandom(32)
+    db.execute("BEGIN")
+    for m in range(10):
+        address = bytes([m]) * 32
+        count = RELAY_BACKGROUND_ENVELOPES // 10
+        db.execute(
+            "INSERT INTO mailbox (address, kind, effort, touched, held, held_bytes) "
+            "VALUES (?, 1, 256, ?, ?, ?)",
+            (address, now, count, count * _RELAY_ENVELOPE_SIZE),
+        )
+        db.executemany(
+            "INSERT INTO envelope VALUES (?, ?, ?, ?, ?)",
+            [
+                (address, os.urandom(16), os.urandom(_RELAY_ENVELOPE_SIZE), now, now + 1)
+                for _ in range(count)
+            ],
+        )
+    db.execute("COMMIT")
+    size = _RELAY_ENVELOPE_SIZE
+
+    def prepare(n: int) -> tuple[bytes, list[tuple[bytes, bytes, bytes]]]:
+        address = os.urandom(32)
+        db.execute(
+            "INSERT INTO mailbox (address, kind, effort, touched) VALUES (?, 1, 256, ?)",
+            (address, now),
+        )
+        return address, [(os.urandom(32), os.urandom(size), os.urandom(16)) for _ in range(n)]
+
+    def run(work: tuple[bytes, list[tuple[bytes, bytes, bytes]]]) -> None:
+        address, rows = work
+        execute = db.execute
+        tokens = INBOUND_CAPACITY_BENCH
+        for identifier, envelope, nonce in rows:
+            tokens -= size
+            execute("BEGIN IMMEDIATE")
+            execute(
+                "INSERT INTO envelope VALUES (?, ?, ?, ?, ?)",
+                (address, identifier, envelope, now, now + 86_400),
+            )
+            execute("INSERT INTO pow VALUES (?, ?)", (seed, nonce))
+            execute(
+                "UPDATE mailbox SET held = held + 1, held_bytes = held_bytes + ?, "
+                "inbound_tokens = ?, inbound_updated = ? WHERE address = ?",
+                (size, tokens, now, address),
+            )
+            execute("COMMIT")
+
+        def fetch() -> list[Any]:
+            execute("BEGIN IMMEDIATE")
+            held = execute(
+                "SELECT id, envelope, arrival, expires FROM envelope WHERE address = ? "
+                "AND expires > ? ORDER BY rowid LIMIT ?",
+                (address, now, RELAY_BATCH),
+            ).fetchall()
+            execute("INSERT INTO owner_proof VALUES (?, ?, ?)", (address, os.urandom(32), now))
+            execute("UPDATE mailbox SET touched = ? WHERE address = ?", (now, address))
+            execute("COMMIT")
+            return held
+
+        while held := fetch():
+            execute("BEGIN IMMEDIATE")
+            for identifier, *_rest in held:
+                execute("DELETE FROM envelope WHERE address = ? AND id = ?", (address, identifier))
+                execute("INSERT INTO tombstone VALUES (?, ?, ?)", (address, identifier, now + 1))
+            execute(
+                "UPDATE mailbox SET held = held - ?, held_bytes = held_bytes - ?, touched = ? "
+                "WHERE address = ?",
+                (len(held), len(held) * size, now, address),
+            )
+            execute("INSERT INTO owner_proof VALUES (?, ?, ?)", (address, os.urandom(32), now))
+            execute("COMMIT")
+
+    return Split(prepare, run)
+
+
+def _raw_relay_sqlite_envelope_rows() -> Split:
+    """A second reference for ``relay_sqlite_10k`` (reported, not a target): only the envelope
+    rows inserted (one transaction each), read (:data:`RELAY_BATCH` at a time, in deposit
+    order) and deleted (one transaction per batch) with plain ``sqlite3`` under the same
+    pragmas — no quota state, no replay record, no owner proof: what storing messages costs
+    before any of the relay's duties."""
     import sqlite3
 
     db = sqlite3.connect(_relay_db("bench-relay-floor-"), isolation_level=None)
@@ -863,6 +975,10 @@ def _raw_relay_sqlite_floor() -> Split:
     return Split(prepare, run)
 
 
+#: ``protocol.edge.postgres_store``'s session options, given to the floors' connections too.
+_PG_SESSION_OPTIONS = "-c plan_cache_mode=force_generic_plan"
+
+
 def _postgres_schema(prefix: str) -> tuple[str, str]:
     """A DSN (``BLINDPOST_POSTGRES_DSN``) and a fresh schema dropped when the run ends."""
     import atexit
@@ -896,13 +1012,144 @@ def _bp_relay_postgres() -> Split:
 
 
 def _raw_relay_postgres_floor() -> Split:
-    """Floor of ``relay_postgres_10k``: the same envelope rows inserted (one transaction each),
-    read (100 at a time, deposit order) and deleted (one transaction per 100) with plain
-    psycopg, in a table of the same layout (hash-partitioned) holding 10,000 other rows."""
+    """Floor of ``relay_postgres_10k``: the rows the relay writes, written with plain psycopg in
+    as few statements as SQL allows, in tables of the same layout (hash-partitioned envelopes,
+    §10.10), holding 10,000 other envelopes. Per envelope, one transaction of one statement:
+    its envelope row, its proof-of-work entry and its mailbox row's inbound bucket (the usage is
+    kept by the same trigger as the relay's). Per batch: the envelopes read in a transaction
+    that records the owner proof and touches the mailbox, then deleted with their tombstones,
+    a proof and the touch; a last fetch finds the mailbox empty."""
     import psycopg
 
     dsn, schema = _postgres_schema("bench_floor")
-    conn = psycopg.connect(dsn, autocommit=True)
+    s = schema
+    # the relay store's session setting (spec §10.10), so that both plan alike
+    conn = psycopg.connect(dsn, autocommit=True, options=_PG_SESSION_OPTIONS)
+    for ddl in (
+        f"CREATE SCHEMA {s}",
+        f"CREATE TABLE {s}.mailbox (address bytea PRIMARY KEY, kind integer NOT NULL, "
+        "effort integer, deposit_key bytea, touched bigint NOT NULL, "
+        "held bigint NOT NULL DEFAULT 0, held_bytes bigint NOT NULL DEFAULT 0, "
+        "inbound_tokens bigint, inbound_updated bigint, handout_tokens bigint, "
+        "handout_updated bigint)",
+        f"CREATE INDEX ON {s}.mailbox (touched)",
+        f"CREATE TABLE {s}.envelope (address bytea NOT NULL REFERENCES {s}.mailbox (address) "
+        "ON DELETE CASCADE, id bytea NOT NULL, envelope bytea NOT NULL, arrival bigint NOT NULL,"
+        " expires bigint NOT NULL, deposit_order bigserial, PRIMARY KEY (address, id)) "
+        "PARTITION BY HASH (address)",
+        *(
+            f"CREATE TABLE {s}.envelope_{i} PARTITION OF {s}.envelope "
+            f"FOR VALUES WITH (MODULUS 16, REMAINDER {i})"
+            for i in range(16)
+        ),
+        f"CREATE INDEX ON {s}.envelope (expires)",
+        f"CREATE INDEX ON {s}.envelope (address, deposit_order)",
+        f"CREATE TABLE {s}.tombstone (address bytea NOT NULL, id bytea NOT NULL, "
+        "until bigint NOT NULL, PRIMARY KEY (address, id))",
+        f"CREATE INDEX ON {s}.tombstone (until)",
+        f"CREATE TABLE {s}.owner_proof (address bytea NOT NULL, commitment bytea NOT NULL, "
+        "until bigint NOT NULL, PRIMARY KEY (address, commitment))",
+        f"CREATE INDEX ON {s}.owner_proof (until)",
+        f"CREATE TABLE {s}.pow (seed bytea NOT NULL, nonce bytea NOT NULL, "
+        "PRIMARY KEY (seed, nonce))",
+        f"""CREATE FUNCTION {s}.envelope_held() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP <> 'INSERT' THEN
+                UPDATE {s}.mailbox SET held = held - 1,
+                    held_bytes = held_bytes - octet_length(OLD.envelope)
+                WHERE address = OLD.address;
+            END IF;
+            IF TG_OP <> 'DELETE' THEN
+                UPDATE {s}.mailbox SET held = held + 1,
+                    held_bytes = held_bytes + octet_length(NEW.envelope)
+                WHERE address = NEW.address;
+            END IF;
+            RETURN NULL;
+        END $$""",
+        f"CREATE TRIGGER envelope_held AFTER INSERT OR DELETE OR UPDATE OF envelope "
+        f"ON {s}.envelope FOR EACH ROW EXECUTE FUNCTION {s}.envelope_held()",
+    ):
+        conn.execute(ddl)
+    now, seed = _RELAY_NOW, os.urandom(32)
+    with conn.transaction(), conn.cursor() as cursor:
+        for m in range(10):
+            address = bytes([m]) * 32
+            cursor.execute(
+                f"INSERT INTO {s}.mailbox (address, kind, effort, touched) VALUES (%s, 1, 256, %s)",
+                (address, now),
+            )
+            cursor.executemany(
+                f"INSERT INTO {s}.envelope (address, id, envelope, arrival, expires) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                [
+                    (address, os.urandom(16), os.urandom(_RELAY_ENVELOPE_SIZE), now, now + 1)
+                    for _ in range(RELAY_BACKGROUND_ENVELOPES // 10)
+                ],
+            )
+    size = _RELAY_ENVELOPE_SIZE
+    deposit = (
+        f"WITH p AS (INSERT INTO {s}.pow (seed, nonce) VALUES (%(seed)s, %(nonce)s)), "
+        f"e AS (INSERT INTO {s}.envelope (address, id, envelope, arrival, expires) "
+        "VALUES (%(a)s, %(i)s, %(e)s, %(now)s, %(expires)s)) "
+        f"UPDATE {s}.mailbox SET inbound_tokens = %(tokens)s, inbound_updated = %(now)s "
+        "WHERE address = %(a)s"
+    )
+    select = (
+        f"SELECT id, envelope, arrival, expires FROM {s}.envelope WHERE address = %s "
+        "AND expires > %s ORDER BY deposit_order LIMIT %s"
+    )
+    proof = (
+        f"WITH p AS (INSERT INTO {s}.owner_proof VALUES (%(a)s, %(c)s, %(now)s)) "
+        f"UPDATE {s}.mailbox SET touched = %(now)s WHERE address = %(a)s"
+    )
+    delete = (
+        f"WITH d AS (DELETE FROM {s}.envelope WHERE address = %(a)s AND id = ANY(%(ids)s) "
+        f"RETURNING address, id) INSERT INTO {s}.tombstone SELECT address, id, %(until)s FROM d"
+    )
+
+    def prepare(n: int) -> tuple[bytes, list[tuple[bytes, bytes, bytes]]]:
+        address = os.urandom(32)
+        conn.execute(
+            f"INSERT INTO {s}.mailbox (address, kind, effort, touched) VALUES (%s, 1, 256, %s)",
+            (address, now),
+        )
+        return address, [(os.urandom(32), os.urandom(size), os.urandom(16)) for _ in range(n)]
+
+    def run(work: tuple[bytes, list[tuple[bytes, bytes, bytes]]]) -> None:
+        address, rows = work
+        tokens = INBOUND_CAPACITY_BENCH
+        for identifier, envelope, nonce in rows:
+            tokens -= size
+            with conn.transaction():
+                conn.execute(deposit, {"seed": seed, "nonce": nonce, "a": address,
+                                       "i": identifier, "e": envelope, "now": now,
+                                       "expires": now + 86_400, "tokens": tokens})  # fmt: skip
+
+        def fetch() -> list[Any]:
+            with conn.transaction():
+                held = conn.execute(select, (address, now, RELAY_BATCH)).fetchall()
+                conn.execute(proof, {"a": address, "c": os.urandom(32), "now": now})
+            return held
+
+        while held := fetch():
+            with conn.transaction():
+                ids = [row[0] for row in held]
+                conn.execute(delete, {"a": address, "ids": ids, "until": now + 1})
+                conn.execute(proof, {"a": address, "c": os.urandom(32), "now": now})
+
+    return Split(prepare, run)
+
+
+def _raw_relay_postgres_envelope_rows() -> Split:
+    """A second reference for ``relay_postgres_10k`` (reported, not a target): only the
+    envelope rows inserted (one transaction each), read (100 at a time, deposit order) and
+    deleted (one transaction per 100) with plain psycopg, in a table of the same layout
+    (hash-partitioned) holding 10,000 other rows."""
+    import psycopg
+
+    dsn, schema = _postgres_schema("bench_floor")
+    # the relay store's session setting (spec §10.10), so that both plan alike
+    conn = psycopg.connect(dsn, autocommit=True, options=_PG_SESSION_OPTIONS)
     conn.execute(f"CREATE SCHEMA {schema}")
     conn.execute(
         f"CREATE TABLE {schema}.envelope (address bytea NOT NULL, id bytea NOT NULL, "
@@ -1636,7 +1883,8 @@ def _cases() -> list[Case]:
             ),
             blindpost=_bp_relay_sqlite,
             floor=_raw_relay_sqlite_floor,
-            floor_what="the same rows inserted, read and deleted with plain sqlite3",
+            floor_what="the relay's rows written, read and deleted with plain sqlite3",
+            peers=lambda: {"sqlite3, envelope rows only": _raw_relay_sqlite_envelope_rows},
             targets=(Target(13, "floor", 1.5),),
             size=RELAY_ROUND,
             quick_rounds=11,
@@ -1651,7 +1899,8 @@ def _cases() -> list[Case]:
             ),
             blindpost=_bp_relay_postgres,
             floor=_raw_relay_postgres_floor,
-            floor_what="the same rows inserted, read and deleted with plain psycopg",
+            floor_what="the relay's rows written, read and deleted with plain psycopg",
+            peers=lambda: {"psycopg, envelope rows only": _raw_relay_postgres_envelope_rows},
             targets=(Target(17, "floor", 1.5),),
             size=RELAY_ROUND,
             quick_rounds=11,
