@@ -509,6 +509,23 @@ def test_delete_removes_everything_of_the_mailbox() -> None:
     assert code(lambda: w.fetch(NOW)) == "state.unknown_mailbox"
 
 
+def test_a_proof_of_work_pays_once_even_after_its_mailbox_was_deleted() -> None:
+    """§10.6 step 4: deleting a mailbox deletes its envelopes without tombstones, so only the
+    (seed, nonce) record refuses a first contact replayed into the routing ID opened again."""
+    w = _world("pow replay")
+    _envelope, deposit = w.first_contact()
+    w.relay.deposit(deposit, now=NOW)
+    w.owner(DELETE_OP, DeleteBody(), now=NOW + 1)
+    w.owner(OPEN_OP, OpenBody(KIND_FIRST_CONTACT, MIN_EFFORT), now=NOW + 2)
+    before = w.store.dump()
+    assert code(lambda: w.relay.deposit(deposit, now=NOW + 3)) == "state.replay"
+    assert w.store.dump() == before
+    for rotation in (1, 2):  # two rotations retire the seed, and its records with it
+        w.relay.maintain(now=NOW + rotation * SEED_LIFETIME, rng=w.rng)
+    assert w.store.dump()["pow"] == []
+    assert code(lambda: w.relay.deposit(deposit, now=NOW + 2 * SEED_LIFETIME)) == "state.pow_stale"
+
+
 def test_fetch_pages_stay_within_the_byte_bound() -> None:
     w = _world("pages")
     deposits = [w.first_contact(b"x" * i)[1] for i in range(3)]
