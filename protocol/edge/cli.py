@@ -152,7 +152,7 @@ def _serve(args: argparse.Namespace) -> int:
         relay_id = None if args.relay_id is None else bytes.fromhex(args.relay_id)
         if relay_id is not None and len(relay_id) != 32:
             raise ValueError("a relay id is 32 bytes")
-        serve(ServeOptions(args.role, args.host, args.port, args.store, relay_id))
+        serve(ServeOptions(args.role, args.host, args.port, args.store, relay_id, args.schema))
     except (ValueError, UsageError, sqlite3.Error) as exc:
         detail = exc.detail if isinstance(exc, UsageError) else exc
         print(f"blindpost serve: {detail}", file=sys.stderr)
@@ -216,6 +216,11 @@ def _parser() -> argparse.ArgumentParser:
         "--store", default="memory", help="the relay's: memory, sqlite:PATH or postgresql://…"
     )
     serve.add_argument("--relay-id", help="the relay's 32-byte id in hex (default: random)")
+    serve.add_argument(
+        "--schema",
+        default="blindpost",
+        help="the PostgreSQL schema of a postgresql:// store (default: blindpost)",
+    )
     why = commands.add_parser(
         "why-blind", help="show why phone numbers are blinded, not hashed (with timings)"
     )

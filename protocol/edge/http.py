@@ -7,6 +7,10 @@ system's randomness, limits request bodies before reading them, runs each core c
 thread under that role's lock (the cores are synchronous and not thread-safe), and turns a
 :class:`protocol.errors.ProtocolError` into its status and a CBOR error body
 (CDDL ``error-response``: ``{0: 1, 1: code}``). It logs nothing about clients.
+
+A mailbox owner may wait for envelopes (§14.7): ``/v1/relay/wait`` carries an owner fetch that,
+if it finds nothing, is held until a deposit to that mailbox wakes it (a
+:class:`~protocol.edge.wakeup.Notifier`) or its wait ends, and then runs again.
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ from ..directory import LookupRequest, Registration, Unregistration
 from ..errors import CODES, DecodeError, ProtocolError
 from ..evaluator import EvaluationRequest
 from ..primitives import Rng, system_rng
-from ..relay import BundleRequest, Deposit, OwnerRequest
+from ..relay import MAX_WAIT, BundleRequest, Deposit, FetchTicket, OwnerRequest
+from .wakeup import LocalNotifier, Notifier
 
 __all__ = [
     "MEDIA_TYPE",
     "ROUTES",
+    "WAIT_HEADER",
     "Roles",
     "build_app",
     "error_body",
@@ -45,6 +51,8 @@ MEDIA_TYPE = "application/cbor"
 CREDENTIAL_HEADER = "blindpost-credential"
 #: Spec §14.3: a credential's most bytes.
 MAX_CREDENTIAL = 256
+#: Spec §14.7: the header giving a waiting fetch's longest wait, in whole seconds.
+WAIT_HEADER = "blindpost-wait"
 
 #: Spec §14.4: a status per error code. A code not named here takes its class's status.
 _STATUS_BY_CLASS = {"decode": 400, "auth": 403, "state": 409, "usage": 500}
@@ -91,6 +99,8 @@ class Roles:
     locks: dict[str, threading.Lock] = field(
         default_factory=lambda: {r: threading.Lock() for r in ("evaluator", "directory", "relay")}
     )
+    #: Wake-ups for waiting fetches (§14.7); a relay without one gets a :class:`LocalNotifier`.
+    notifier: Notifier | None = None
 
 
 @dataclass(frozen=True)
@@ -188,10 +198,64 @@ def _endpoint(operation: _Operation, roles: Roles) -> Callable[[Request], Awaita
 
         def run() -> bytes:
             with lock:
-                return operation.call(roles, body, credential, roles.clock())
+                answer = operation.call(roles, body, credential, roles.clock())
+            if notify:  # after the deposit committed, outside the lock
+                _notify_deposit(roles, body)
+            return answer
 
         try:
             answer = await run_in_threadpool(run)
+        except ProtocolError as error:
+            return _refuse(error.code)
+        return Response(answer, status_code=200, media_type=MEDIA_TYPE)
+
+    notify = (operation.role, operation.op) == ("relay", "deposit")
+    return endpoint
+
+
+def _notify_deposit(roles: Roles, body: bytes) -> None:
+    if roles.notifier is not None:
+        roles.notifier.notify(Deposit.from_bytes(body).envelope[1:33])  # the envelope's address
+
+
+def _wait_endpoint(roles: Roles) -> Callable[[Request], Awaitable[Response]]:
+    """Spec §14.7: ``POST /v1/relay/wait``."""
+    lock, relay, notifier = roles.locks["relay"], roles.relay, roles.notifier
+    assert relay is not None and notifier is not None
+
+    async def endpoint(request: Request) -> Response:
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != MEDIA_TYPE:
+            return _refuse("decode.type")
+        declared = request.headers.get(WAIT_HEADER, str(MAX_WAIT))
+        if not declared.isdigit() or not 1 <= int(declared) <= MAX_WAIT:
+            return _refuse("decode.range")
+        wait = int(declared)
+        body = await _read_body(request, OwnerRequest.MAX_SIZE)
+        if body is None:
+            return _refuse("decode.too_large")
+
+        def first() -> bytes | FetchTicket:
+            with lock:
+                result: bytes | FetchTicket = relay.fetch_or_wait(  # type: ignore[attr-defined]
+                    body, now=roles.clock(), wait=wait
+                )
+                return result
+
+        def again(ticket: FetchTicket) -> bytes:
+            with lock:
+                answer: bytes = relay.redeem(ticket, now=roles.clock())  # type: ignore[attr-defined]
+                return answer
+
+        try:
+            # subscribed before the relay looks, so a deposit in between still wakes it
+            address = OwnerRequest.from_bytes(body).address
+            with notifier.subscribe(address) as subscription:
+                result = await run_in_threadpool(first)
+                if isinstance(result, bytes):
+                    return Response(result, status_code=200, media_type=MEDIA_TYPE)
+                await subscription.wait(max(0.0, result.deadline - roles.clock()))
+                answer = await run_in_threadpool(again, result)
         except ProtocolError as error:
             return _refuse(error.code)
         return Response(answer, status_code=200, media_type=MEDIA_TYPE)
@@ -202,11 +266,15 @@ def _endpoint(operation: _Operation, roles: Roles) -> Callable[[Request], Awaita
 def build_app(roles: Roles) -> Starlette:
     """Spec §14: the application serving the roles present in ``roles``, plus ``/health``
     (the process answers) and ``/ready`` (every role it serves is present)."""
+    if roles.relay is not None and roles.notifier is None:
+        roles.notifier = LocalNotifier()
     routes = [
         Route(f"/v1/{op.role}/{op.op}", _endpoint(op, roles), methods=["POST"])
         for op in ROUTES
         if getattr(roles, op.role) is not None
     ]
+    if roles.relay is not None:
+        routes.append(Route("/v1/relay/wait", _wait_endpoint(roles), methods=["POST"]))
     served = sorted({op.role for op in ROUTES if getattr(roles, op.role) is not None})
 
     async def health(request: Request) -> Response:

@@ -26,10 +26,10 @@ ROLES = ("relay", "evaluator", "directory", "all")
 MAINTENANCE_INTERVAL = 60
 
 
-def open_store(spec: str) -> RelayStore:
+def open_store(spec: str, schema: str = "blindpost") -> RelayStore:
     """A relay store from its description: ``memory``, ``sqlite:PATH`` (§10.9) or a PostgreSQL
-    DSN ``postgresql://…`` (§10.10, schema ``blindpost``). A file or a server that cannot be
-    used raises the environment's error (``sqlite3.Error``, ``psycopg.Error``)."""
+    DSN ``postgresql://…`` (§10.10, in ``schema``). A file or a server that cannot be used
+    raises the environment's error (``sqlite3.Error``, ``psycopg.Error``)."""
     if spec == "memory":
         return MemoryStore()
     if spec.startswith("sqlite:") and len(spec) > len("sqlite:"):
@@ -39,7 +39,7 @@ def open_store(spec: str) -> RelayStore:
     if spec.startswith(("postgresql://", "postgres://")):
         from .postgres_store import PostgresStore
 
-        return PostgresStore(spec)
+        return PostgresStore(spec, schema=schema)
     raise UsageError("usage.bad_argument", "a store is memory, sqlite:PATH or postgresql://…")
 
 
@@ -50,6 +50,11 @@ class ServeOptions:
     port: int
     store: str
     relay_id: bytes | None
+    schema: str = "blindpost"
+
+    @property
+    def postgres(self) -> bool:
+        return self.store.startswith(("postgresql://", "postgres://"))
 
 
 def build_roles(options: ServeOptions) -> tuple[Roles, list[str]]:
@@ -68,12 +73,17 @@ def build_roles(options: ServeOptions) -> tuple[Roles, list[str]]:
         roles.directory = Directory()
         said.append("directory: in memory")
     if options.role in ("relay", "all"):
-        store = open_store(options.store)
+        store = open_store(options.store, options.schema)
         relay_id = options.relay_id or rng(32)
         relay = Relay(store, relay_id)
         relay.maintain(now=now, rng=rng)
         roles.relay = relay
-        said.append(f"relay: id {relay_id.hex()}, store {options.store}")
+        where = f"{options.store} (schema {options.schema})" if options.postgres else options.store
+        said.append(f"relay: id {relay_id.hex()}, store {where}")
+        if options.postgres:  # wake-ups cross the processes sharing the database (§14.7)
+            from .wakeup import PostgresNotifier
+
+            roles.notifier = PostgresNotifier(options.store, schema=options.schema)
     return roles, said
 
 
@@ -94,11 +104,36 @@ def serve(options: ServeOptions, say: object = print) -> None:
     say(f"listening on http://{options.host}:{options.port} (pid {os.getpid()})")  # type: ignore[operator]
     stop = threading.Event()
     threading.Thread(target=_maintain, args=(roles, stop), daemon=True).start()
+    config = uvicorn.Config(
+        build_app(roles), host=options.host, port=options.port, access_log=False,
+        log_level="warning", timeout_keep_alive=5, timeout_graceful_shutdown=10,
+        limit_concurrency=256, server_header=False,
+    )  # fmt: skip
+    server = _Server(config, roles)
     try:
-        uvicorn.run(
-            build_app(roles), host=options.host, port=options.port, access_log=False,
-            log_level="warning", timeout_keep_alive=5, timeout_graceful_shutdown=10,
-            limit_concurrency=256, server_header=False,
-        )  # fmt: skip
+        server.run()
     finally:
         stop.set()
+        if roles.notifier is not None:
+            roles.notifier.close()
+
+
+class _Server:
+    """uvicorn's server, which on SIGINT or SIGTERM also wakes the waiting fetches (§14.7), so
+    that they answer at once instead of holding the graceful shutdown for their whole wait."""
+
+    def __init__(self, config: object, roles: Roles) -> None:
+        import uvicorn
+
+        roles_ = roles
+
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: object) -> None:
+                super().handle_exit(sig, frame)  # type: ignore[arg-type]
+                if roles_.notifier is not None:
+                    roles_.notifier.wake_all()
+
+        self._server = Server(config)  # type: ignore[arg-type]
+
+    def run(self) -> None:
+        self._server.run()

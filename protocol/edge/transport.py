@@ -16,8 +16,9 @@ from typing import TypeVar
 import httpx
 
 from ..client import Exchange, Outgoing
-from ..errors import CODES, ProtocolError
-from .http import CREDENTIAL_HEADER, MEDIA_TYPE, read_error
+from ..errors import CODES, ProtocolError, UsageError
+from ..relay import MAX_WAIT
+from .http import CREDENTIAL_HEADER, MEDIA_TYPE, WAIT_HEADER, read_error
 
 __all__ = ["AsyncHttpTransport", "HttpTransport", "TransportError"]
 
@@ -33,18 +34,30 @@ class TransportError(OSError):
     """The request could not be carried, or the answer is not one of the binding's."""
 
 
-def _url(bases: Mapping[str, str], request: Outgoing) -> str:
+def _url(bases: Mapping[str, str], request: Outgoing, wait: int | None) -> str:
     base = bases.get(request.role)
     if base is None:
         raise TransportError(f"no address for the {request.role} role")
-    return f"{base.rstrip('/')}/v1/{request.role}/{request.op}"
+    op = request.op if wait is None else "wait"
+    return f"{base.rstrip('/')}/v1/{request.role}/{op}"
 
 
-def _headers(request: Outgoing, credential: bytes) -> dict[str, str]:
+def _headers(request: Outgoing, credential: bytes, wait: int | None) -> dict[str, str]:
     headers = {"content-type": MEDIA_TYPE}
     if request.role == "evaluator" or (request.role, request.op) == ("directory", "register"):
         headers[CREDENTIAL_HEADER] = credential.decode("latin-1")
+    if wait is not None:
+        if (request.role, request.op) != ("relay", "owner") or not 1 <= wait <= MAX_WAIT:
+            raise UsageError(
+                "usage.bad_argument", f"only a relay fetch waits, 1 to {MAX_WAIT} seconds"
+            )
+        headers[WAIT_HEADER] = str(wait)
     return headers
+
+
+def _timeout(client_timeout: float, wait: int | None) -> float:
+    """A waiting fetch may be silent for its whole wait (§14.7)."""
+    return client_timeout if wait is None else client_timeout + wait
 
 
 def _answer(status: int, body: bytes) -> bytes:
@@ -78,14 +91,18 @@ class HttpTransport:
     ) -> None:
         self._bases = _bases(base_url)
         self._credential = credential
+        self._timeout = timeout
         self._client = client or httpx.Client(timeout=timeout)
 
-    def send(self, request: Outgoing) -> bytes:
-        """One request: the answer's body, or the server's refusal raised as its error."""
+    def send(self, request: Outgoing, *, wait: int | None = None) -> bytes:
+        """One request: the answer's body, or the server's refusal raised as its error. With
+        ``wait``, ``request`` is a relay fetch that waits up to ``wait`` seconds for an envelope
+        (§14.7)."""
+        headers = _headers(request, self._credential, wait)
         try:
             with self._client.stream(
-                "POST", _url(self._bases, request), content=request.body,
-                headers=_headers(request, self._credential),
+                "POST", _url(self._bases, request, wait), content=request.body,
+                headers=headers, timeout=_timeout(self._timeout, wait),
             ) as response:  # fmt: skip
                 body = bytearray()
                 for chunk in response.iter_bytes():
@@ -124,13 +141,15 @@ class AsyncHttpTransport:
     ) -> None:
         self._bases = _bases(base_url)
         self._credential = credential
+        self._timeout = timeout
         self._client = client or httpx.AsyncClient(timeout=timeout)
 
-    async def send(self, request: Outgoing) -> bytes:
+    async def send(self, request: Outgoing, *, wait: int | None = None) -> bytes:
+        headers = _headers(request, self._credential, wait)
         try:
             async with self._client.stream(
-                "POST", _url(self._bases, request), content=request.body,
-                headers=_headers(request, self._credential),
+                "POST", _url(self._bases, request, wait), content=request.body,
+                headers=headers, timeout=_timeout(self._timeout, wait),
             ) as response:  # fmt: skip
                 body = bytearray()
                 async for chunk in response.aiter_bytes():

@@ -61,12 +61,15 @@ __all__ = [
     "MAX_MAILBOX_ENVELOPES",
     "MAX_ONE_TIME_PREKEYS_HOSTED",
     "MAX_PROOFS_PER_WINDOW",
+    "MAX_WAIT",
+    "MAX_WAITERS",
     "ONE_TIME_HANDOUT_CAPACITY",
     "ONE_TIME_HANDOUT_INTERVAL",
     "PROOF_WINDOW",
     "SEEDS_KEPT",
     "SEED_LIFETIME",
     "TOMBSTONE_LIFETIME",
+    "FetchTicket",
     "Relay",
     "RelayLimits",
 ]
@@ -93,6 +96,30 @@ ONE_TIME_HANDOUT_CAPACITY: Final = 20
 ONE_TIME_HANDOUT_INTERVAL: Final = 360
 MAILBOX_IDLE_LIMIT: Final = 90 * 86_400
 MAX_MAILBOXES: Final = 10_000_000
+#: Spec §14.7: the longest a fetch may wait for a wake-up, in seconds.
+MAX_WAIT: Final = 25
+#: Spec §14.7: fetches waiting at once in one relay process, at most.
+MAX_WAITERS: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FetchTicket:
+    """Spec §14.7: a fetch whose owner proof the relay checked and which found nothing; the
+    server may run it once more, without another proof, until ``deadline`` (:meth:`Relay.redeem`).
+
+    A ticket never leaves the server process: only the relay that issued it redeems it, once.
+    """
+
+    address: bytes
+    limit: int
+    deadline: int
+
+    def __repr__(self) -> str:
+        return f"FetchTicket(deadline={self.deadline})"
+
+
+#: The size of a fetch response without envelopes (the relay's own encoding of it).
+_EMPTY_FETCH_SIZE: Final = len(FetchResponse(()).to_bytes())
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +167,7 @@ class Relay:
     :data:`SEED_LIFETIME`): it makes the proof-of-work seeds and expires what is due.
     """
 
-    __slots__ = ("_id", "_limits", "_store")
+    __slots__ = ("_id", "_limits", "_store", "_tickets")
 
     def __init__(
         self, store: RelayStore, relay_id: bytes, limits: RelayLimits | None = None
@@ -150,6 +177,7 @@ class Relay:
         self._store = store
         self._id = relay_id
         self._limits = limits or RelayLimits()
+        self._tickets: set[FetchTicket] = set()
 
     @property
     def relay_id(self) -> bytes:
@@ -216,11 +244,7 @@ class Relay:
             return Done().to_bytes()
         if op == FETCH_OP:
             assert isinstance(body, FetchBody)
-            records = store.envelopes(address, now, body.limit, MAX_FETCH_BYTES)
-            store.put_mailbox(touched)
-            return FetchResponse(
-                tuple(StoredEnvelope(r.id, r.arrival, r.envelope) for r in records)
-            ).to_bytes()
+            return self._fetch(touched, body.limit, now)
         if op == ACK_OP:
             assert isinstance(body, AckBody)
             deleted = store.delete_envelopes(address, body.ids)
@@ -231,6 +255,61 @@ class Relay:
         assert op == DELETE_OP
         store.delete_mailbox(address)
         return Done().to_bytes()
+
+    def _fetch(self, touched: MailboxRecord, limit: int, now: int) -> bytes:
+        store = self._store
+        records = store.envelopes(touched.address, now, limit, MAX_FETCH_BYTES)
+        store.put_mailbox(touched)
+        return FetchResponse(
+            tuple(StoredEnvelope(r.id, r.arrival, r.envelope) for r in records)
+        ).to_bytes()
+
+    # --- waiting fetches (spec §14.7) ---------------------------------------------------------
+
+    def fetch_or_wait(self, data: bytes, *, now: int, wait: int) -> bytes | FetchTicket:
+        """Spec §14.7: an owner ``fetch`` (checked and recorded as :meth:`owner` does) that, if
+        it finds nothing, returns a :class:`FetchTicket` for ``wait`` seconds (1 to
+        :data:`MAX_WAIT`) instead of the empty response. Another operation than fetch is
+        ``state.mismatch``; :data:`MAX_WAITERS` tickets outstanding, ``state.rate_limited``
+        (before the proof is used)."""
+        if type(wait) is not int or not 1 <= wait <= MAX_WAIT:
+            raise UsageError("usage.bad_argument", f"a wait is 1 to {MAX_WAIT} seconds")
+        request = OwnerRequest.from_bytes(data)
+        if request.op != FETCH_OP:
+            raise StateError("state.mismatch", "a waiting request carries a fetch")
+        tickets = self._tickets
+        if len(tickets) >= MAX_WAITERS:
+            for stale in [t for t in tickets if t.deadline < now]:
+                tickets.discard(stale)
+            if len(tickets) >= MAX_WAITERS:
+                raise StateError("state.rate_limited", "too many fetches are waiting")
+        response = self.owner(data, now=now)
+        if len(response) > _EMPTY_FETCH_SIZE:
+            return response
+        limit = FetchBody.from_bytes(request.body).limit
+        ticket = FetchTicket(request.address, limit, now + wait)
+        tickets.add(ticket)
+        return ticket
+
+    def redeem(self, ticket: FetchTicket, *, now: int) -> bytes:
+        """Spec §14.7: run the fetch of ``ticket`` again, once: the envelopes held now (maybe
+        none). A ticket not issued by this relay or redeemed already is ``usage.bad_state``; a
+        ticket past its deadline ``state.stale``; a mailbox deleted meanwhile
+        ``state.unknown_mailbox``."""
+        if ticket not in self._tickets:
+            raise UsageError("usage.bad_state", "a ticket is redeemed once, by its relay")
+        self._tickets.discard(ticket)
+        if now > ticket.deadline:
+            raise StateError("state.stale", "the wait is over")
+        store = self._store
+        with store.transaction():
+            mailbox = store.get_mailbox(ticket.address)
+            if mailbox is None:
+                raise StateError("state.unknown_mailbox", "no such mailbox")
+            touched = MailboxRecord(
+                mailbox.address, mailbox.kind, mailbox.effort, mailbox.deposit_key, now
+            )
+            return self._fetch(touched, ticket.limit, now)
 
     # --- anyone: the hosted bundle (spec §10.3) ---------------------------------------------
 
