@@ -58,7 +58,23 @@ def _cddl_checks() -> list[tuple[str, str, str, str]]:
         for case in _load(name)["cases"]:
             for field, rule in (case.get("cddl") or {}).items():
                 checks.append((f"{name}/{case['id']}/{field}", rule, case[field], case["result"]))
+            # scenarios: every request and response a server role exchanged (vectors.md §13)
+            for i, step in enumerate(case.get("steps") or []):
+                for j, exchange in enumerate(step.get("exchanges") or []):
+                    for field, rule in (exchange.get("cddl") or {}).items():
+                        where = f"{name}/{case['id']}/steps[{i}].exchanges[{j}].{field}"
+                        checks.append((where, rule, exchange[field], "valid"))
     return checks
+
+
+def test_every_scenario_exchange_names_its_cddl_rules() -> None:
+    for case in _load("scenarios")["cases"]:
+        for step in case["steps"]:
+            for exchange in step.get("exchanges", []):
+                names = set(exchange["cddl"])
+                assert ("request" in names) == (exchange["request"] != ""), exchange["op"]
+                has_response = exchange["response"] not in (None, "")
+                assert ("response" in names) == has_response, exchange["op"]
 
 
 @pytest.mark.parametrize(("where", "rule", "hex_value", "result"), _cddl_checks())

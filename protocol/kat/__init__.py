@@ -49,6 +49,7 @@ SUITES: Final[dict[str, str]] = {
     "envelope": "envelope",
     "relay": "relay",
     "sms": "sms",
+    "scenarios": "scenarios",
 }
 
 Case = dict[str, Any]
