@@ -806,23 +806,24 @@ def _case(case_id: str, comment: str, flags: list[str], script: list[dict[str, A
     return {**case, "result": last["result"], "error": last["error"], "steps": steps}
 
 
-def _opening(t: int) -> list[dict[str, Any]]:
-    """Both register; Alice discovers Bob (and not a stranger) and sends the first contact;
-    Bob fetches it."""
+def _opening(t: int, *, stranger: bool = False) -> list[dict[str, Any]]:
+    """Both register; Alice discovers Bob (and, if ``stranger``, does not find a number nobody
+    registered) and sends the first contact; Bob fetches it."""
+    numbers = [PHONES["bob"], STRANGER] if stranger else [PHONES["bob"]]
     return [
         _step("relay", "maintain", t),
         _step("bob", "register", t),
         _step("alice", "register", t + 1),
-        _step("alice", "discover", t + 10, numbers=[PHONES["bob"], STRANGER]),
+        _step("alice", "discover", t + 10, numbers=numbers),
         _send_step("alice", "bob", "Hi Bob, it's Alice.", t + 20, "first-contact"),
         _step("bob", "fetch", t + 30),
     ]
 
 
-def _answered(t: int) -> list[dict[str, Any]]:
+def _answered(t: int, *, stranger: bool = False) -> list[dict[str, Any]]:
     """The opening, then Bob discovers Alice and answers; Alice fetches the answer."""
     return [
-        *_opening(t),
+        *_opening(t, stranger=stranger),
         _step("bob", "discover", t + 40, numbers=[PHONES["alice"]]),
         _send_step("bob", "alice", "Hello Alice!", t + 50, "answer"),
         _step("alice", "fetch", t + 60),
@@ -834,7 +835,7 @@ def generate() -> list[Case]:
     t = START
     expired = t + 400 + TTL + 1
     conversation = [
-        *_answered(t),
+        *_answered(t, stranger=True),
         _send_step("alice", "bob", "one", t + 70, "one"),
         _send_step("alice", "bob", "two (lost)", t + 71, "two", held=True),
         _step("network", "lose", t + 71, message="two"),
