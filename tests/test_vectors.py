@@ -125,7 +125,9 @@ def _operations(case: dict[str, Any]) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("name", ["handshake", "ratchet", "envelope", "relay", "sms", "scenarios"])
+@pytest.mark.parametrize(
+    "name", ["blinding", "handshake", "ratchet", "envelope", "relay", "sms", "scenarios"]
+)
 def test_a_case_whose_outcome_is_not_its_last_operations_is_refused(name: str) -> None:
     """vectors.md §1.2: the case's result and error are those of its last operation; the
     reference verifiers refuse a case that says otherwise, before running it."""
