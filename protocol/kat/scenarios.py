@@ -410,7 +410,7 @@ def _routing_secret(registered: _Registered, now: int) -> Scalar:
     return registered.mailbox.epoch_secret(registered.output.output_bytes(), epoch_of(now))
 
 
-# --- the actions (vectors.md §13.3) -------------------------------------------------------------
+# --- the actions (vectors.md §13) ----------------------------------------------------------------
 
 
 def _maintain(world: _World, step: dict[str, Any]) -> None:
