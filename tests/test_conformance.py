@@ -193,3 +193,36 @@ def test_every_canary_is_refused_by_the_reference(suite: str) -> None:
     for case in made:
         assert case["id"].startswith("canary-")
         assert not _answer_verify(suite, case)["ok"]
+
+
+def _matches(shown: object, real: object) -> bool:
+    """A value of a worked example against the suite file's: hex cut to ``…`` and arrays cut
+    to ``"…"`` match their prefix."""
+    if isinstance(shown, str) and shown.endswith("…") and isinstance(real, str):
+        return real.startswith(shown[:-1])
+    if isinstance(shown, list) and isinstance(real, list):
+        if shown and shown[-1] == "…":
+            shown = shown[:-1]
+            real = real[: len(shown)]
+        return len(shown) == len(real) and all(map(_matches, shown, real))
+    if isinstance(shown, dict) and isinstance(real, dict):
+        return shown.keys() == real.keys() and all(_matches(shown[k], real[k]) for k in shown)
+    return shown == real
+
+
+def test_the_worked_examples_are_real_cases_the_reference_answers() -> None:
+    """conformance.md §5: one example per suite, each a case of the published file."""
+    text = (REPO / "spec" / "conformance.md").read_text(encoding="utf-8")
+    shown: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.startswith('{"id": ') or '"op": "verify"' not in line:
+            continue
+        suite = json.loads(line[: line.index(', "case"')] + "}")["suite"]
+        case_id = line.split('"case": {"id": "', 1)[1].split('"', 1)[0]
+        cases = json.loads((VECTORS / f"{suite}.json").read_text(encoding="utf-8"))["cases"]
+        real = next(c for c in cases if c["id"] == case_id)
+        assert _answer_verify(suite, real)["ok"]
+        if line.endswith("}}"):  # a whole request on one line
+            assert _matches(json.loads(line)["case"], real), case_id
+        shown[suite] = case_id
+    assert list(shown) == list(kat.SUITES)
