@@ -245,3 +245,41 @@ def test_the_scenarios_cover_the_brief() -> None:
     texts = [r["text"] for c in CASES for s in c["steps"] for r in s.get("received") or []]
     assert "two (lost)" not in texts and "nobody reads this in time" not in texts
     assert texts.count("sent by SMS") == 1  # the relay's copy is not shown again
+
+
+def _conversation() -> dict[str, Any]:
+    return json.loads(json.dumps(next(c for c in CASES if c["id"] == "conversation")))
+
+
+def _refusal(case: dict[str, Any]) -> str:
+    from protocol.kat import scenarios
+
+    with pytest.raises(AssertionError) as caught:
+        scenarios.verify(case)
+    return str(caught.value)
+
+
+def test_the_reference_verifier_names_the_first_wrong_field() -> None:
+    case = _conversation()
+    exchange = case["steps"][9]["exchanges"][0]
+    exchange["response"] = exchange["response"][:-1] + "0"  # the relay answers otherwise
+    assert _refusal(case).startswith("steps[9].exchanges[0].response:")
+
+    case = _conversation()
+    case["steps"][4]["rng"][1] = "00" * 32  # another deposit key for the reply mailbox
+    assert _refusal(case).startswith("steps[4].exchanges[1].request:")
+
+    case = _conversation()
+    case["steps"][4]["rng"].append("00")  # a draw the client never makes
+    assert _refusal(case).startswith("steps[4]: the implementation drew fewer values")
+
+    case = _conversation()
+    case["steps"][15]["received"].pop()  # a message the verifier would not show
+    assert _refusal(case).startswith("steps[15].received:")
+
+
+def test_a_scenario_refused_before_its_last_step_is_refused() -> None:
+    case = next(json.loads(json.dumps(c)) for c in CASES if c["id"] == "replayed-deposit")
+    case["steps"] = case["steps"] + [case["steps"][-1]]  # the refusal, then once more
+    case["steps"][-2] = case["steps"][-2] | {"result": "invalid", "error": "state.replay"}
+    assert "a step before the last failed" in _refusal(case)

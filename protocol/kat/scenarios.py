@@ -402,7 +402,16 @@ def _rules(request: str | None, response: str | None) -> dict[str, str]:
 
 
 def _compare(where: str, expected: object, got: object) -> None:
-    if expected != got:
+    """Raise naming the first field (by its JSON path) where ``got`` differs."""
+    if type(expected) is dict and type(got) is dict:
+        for key in sorted(set(expected) | set(got)):
+            _compare(f"{where}.{key}", expected.get(key), got.get(key))
+    elif type(expected) is list and type(got) is list:
+        for index, (e, g) in enumerate(zip(expected, got, strict=False)):
+            _compare(f"{where}[{index}]", e, g)
+        if len(expected) != len(got):
+            raise _fail(f"{where}: length", len(expected), len(got))
+    elif expected != got:
         raise _fail(where, expected, got)
 
 
