@@ -8,7 +8,9 @@ generator. It performs no I/O: the CLI reads and writes the files.
 
 A suite file is ``{"suite", "format_version", "generator", "cases": [...]}``; every case carries
 ``id``, ``comment``, ``flags``, ``result`` (``"valid"`` or ``"invalid"``) and ``error`` (the
-expected error code for invalid cases, else ``null``). Byte strings are lowercase hex.
+expected error code for invalid cases, else ``null``). Byte strings are lowercase hex. A case
+made of operations (``steps``, ``messages``, ``envelopes``) has the outcome of its last one
+(:func:`check_outcome`, vectors.md §1.2).
 """
 
 from __future__ import annotations

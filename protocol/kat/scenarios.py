@@ -309,6 +309,7 @@ class _World:
         where = f"{self.where}.exchanges[{index}]"
         expected = self._expected_exchange(index, where)
         if expected is not None:
+            _compare(f"{where}.role/op", [expected["role"], expected["op"]], [role, op])
             _compare(f"{where}.request", expected["request"], request.hex())
         self._exchanges.append(
             {"role": role, "op": op, "request": request.hex(), "response": None, "error": None,
@@ -774,7 +775,8 @@ _INPUTS: Final[dict[str, tuple[str, ...]]] = {
 
 
 def _inputs(step: dict[str, Any]) -> dict[str, Any]:
-    names = ("actor", "action", *_INPUTS.get(step.get("action"), ()))  # type: ignore[arg-type]
+    action = step.get("action")
+    names = ("actor", "action", *(_INPUTS.get(action, ()) if type(action) is str else ()))
     return {k: step[k] for k in names if k in step}
 
 
