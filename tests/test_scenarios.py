@@ -274,6 +274,10 @@ def test_the_reference_verifier_names_the_first_wrong_field() -> None:
     assert _refusal(case).startswith("steps[4]: the implementation drew fewer values")
 
     case = _conversation()
+    del case["steps"][1]["rng"]  # no recorded draws: the verifier never falls back to a stream
+    assert _refusal(case).startswith("rng: the implementation drew an unexpected number")
+
+    case = _conversation()
     case["steps"][15]["received"].pop()  # a message the verifier would not show
     assert _refusal(case).startswith("steps[15].received:")
 

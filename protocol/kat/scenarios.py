@@ -22,8 +22,9 @@ Verification
     ``found`` / ``received``; each step MUST use exactly its draws. The case's ``result`` and
     ``error`` are those of its last step (vectors.md §1.2).
 
-The clients here are written from spec §12 for this suite on the layers' public functions, with
-a deterministic ML-KEM encapsulation; ``tests/test_scenarios.py`` replays every case through the
+The clients here are written from spec §12 for this suite on the layers' functions, with the
+deterministic seams the other suites use (a first contact sealed with a given ML-KEM
+encapsulation); ``tests/test_scenarios.py`` replays every case through the
 :class:`~protocol.client.Client` facade instead, so a bug of this model cannot confirm itself.
 """
 
@@ -355,7 +356,12 @@ class _World:
         self.recorded = recorded
         self._exchanges = []
         actor = step["actor"]
-        self.rng = self._draws(actor, None if recorded is None else recorded.get("rng"))
+        draws = None
+        if recorded is not None:  # verifying: only the recorded draws, never the stream
+            draws = recorded.get("rng", [])
+            if type(draws) is not list:
+                raise AssertionError(f"{self.where}.rng: expected an array")
+        self.rng = self._draws(actor, draws)
         self.switches.setdefault(actor, _Switch()).current = self.rng.rng
         outputs: dict[str, Any] = {}
         try:
