@@ -162,7 +162,7 @@ class _Replay:
             assert self.carry(client.discover(numbers, now=now), step, actor) == step["found"]
         elif action == "send":
             assert client is not None
-            self.kem_m = None if step["kem_m"] is None else h(step["kem_m"])
+            self.kem_m = None if step.get("kem_m") is None else h(step["kem_m"])
             self.carry(client.send(step["to"], step["text"].encode(), now=now), step, actor)
         elif action == "fetch":
             assert client is not None
@@ -241,7 +241,7 @@ def test_the_scenarios_cover_the_brief() -> None:
     assert actions >= {"register", "discover", "send", "fetch", "deliver", "lose", "sms-send",
                        "sms-receive", "maintain", "replay", "tamper"}  # fmt: skip
     errors = {c["error"] for c in CASES if c["result"] == "invalid"}
-    assert errors == {"state.replay", "state.stale", "auth.failed"}
+    assert errors == {"state.replay", "state.stale", "auth.failed", "usage.bad_state"}
     texts = [r["text"] for c in CASES for s in c["steps"] for r in s.get("received") or []]
     assert "two (lost)" not in texts and "nobody reads this in time" not in texts
     assert texts.count("sent by SMS") == 1  # the relay's copy is not shown again

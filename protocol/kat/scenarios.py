@@ -63,7 +63,7 @@ from ..envelope import (
     open_session,
     seal_session,
 )
-from ..errors import AuthenticationError, ProtocolError, StateError
+from ..errors import AuthenticationError, ProtocolError, StateError, UsageError
 from ..evaluator import Evaluator, OprfKeyPair
 from ..handshake import PrekeyStore
 from ..keys import IdentityKey, IdentityKeyPair
@@ -495,7 +495,7 @@ def _send(world: _World, step: dict[str, Any]) -> dict[str, Any]:
     me, now, rng = world.client(step["actor"]), step["now"], world.actor_rng
     contact = me.contacts.get(step["to"])
     if contact is None:
-        raise AssertionError(f"{world.where}.to: not a discovered contact")
+        raise UsageError("usage.bad_argument", "not a discovered contact")
     identity, routing_id = contact
     content_text = step["text"].encode()
     peer = me.peers.get(identity.signing_key)
@@ -533,8 +533,8 @@ def _send(world: _World, step: dict[str, Any]) -> dict[str, Any]:
 
         _deposit(world, label, held, request, delivered)
         return {"kem_m": m.hex()}
-    if peer.theirs is None:
-        raise AssertionError(f"{world.where}: the peer has not answered yet")
+    if peer.theirs is None:  # spec §12.2: no mailbox of the peer to deposit to yet
+        raise UsageError("usage.bad_state", "the peer has not answered yet")
     grant = None if peer.granted else peer.mine.grant(1)
     if grant is not None:
         world.owner(
@@ -589,7 +589,7 @@ def _fetch(world: _World, step: dict[str, Any]) -> dict[str, Any]:
     me, now, rng = world.client(step["actor"]), step["now"], world.actor_rng
     registered = me.registered
     if registered is None:
-        raise AssertionError(f"{world.where}: fetch before register")
+        raise UsageError("usage.bad_state", "register first")
     received: list[dict[str, Any]] = []
     secret = _routing_secret(registered, now)
     for stored in _fetch_from(world, secret):
@@ -906,6 +906,13 @@ def generate() -> list[Case]:
                 _step("relay", "maintain", t + 70 + TTL + 1),
                 _step("network", "replay", t + 70 + TTL + 1, message="late"),
             ],
+        ),
+        _case(
+            "send-before-answer",
+            "Alice writes again before Bob answered her first contact: she has no mailbox of his "
+            "to deposit to, so her client refuses and sends nothing",
+            ["first-contact", "usage"],
+            [*_opening(t), _send_step("alice", "bob", "are you there?", t + 40, "too-early")],
         ),
         _case(
             "tampered-envelope",
