@@ -50,6 +50,12 @@ def verify(suite, case):
     if isinstance(case, dict) and not str(case.get("id")).startswith("canary"):
         if KIND == "wrong-bytes" and case.get("result") == "valid" and seen % 10 == 3:
             case = case | {"encoded": flip(case["encoded"])}  # it encodes differently
+        if KIND == "wrong-step" and suite == "scenarios" and case.get("id") == "conversation":
+            # its fetch shows the late message where it arrived: one step's output differs
+            steps = [dict(s) for s in case["steps"]]
+            late = next(i for i, s in enumerate(steps) if len(s.get("received") or []) == 3)
+            steps[late]["received"] = [steps[late]["received"][i] for i in (0, 2, 1)]
+            case = case | {"steps": steps}
         if KIND == "wrong-code" and case.get("result") == "invalid" and seen % 10 == 4:
             code = "decode.tag" if case["error"] != "decode.tag" else "decode.float"
             case = case | {"error": code}  # it raises another code than the vector's
@@ -96,6 +102,29 @@ def test_a_wrong_implementation_fails_naming_suite_and_case(
     field = "error:" if kind == "wrong-code" else ("value:", "result:", "encoded:")
     assert any(any(f in line for f in (field if isinstance(field, tuple) else (field,)))
                for line in failures), failures  # fmt: skip
+    assert "conformance: FAILED" in out
+
+
+def test_the_built_in_adapter_replays_the_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
+    command = f"{sys.executable} -m protocol.edge.cli conformance-adapter"
+    status, out = _run(capsys, "--impl", command, "--suite", "scenarios", "--json")
+    document = json.loads(out[: out.rindex("}") + 1])
+    assert status == 0 and document["ok"], out
+    (suite,) = document["suites"]
+    cases = json.loads((VECTORS / "scenarios.json").read_text(encoding="utf-8"))["cases"]
+    assert suite["suite"] == "scenarios" and suite["passed"] == len(cases)
+    assert suite["canaries"] == 2 and suite["canaries_refused"] == 2
+
+
+def test_an_adapter_that_gets_one_scenario_step_wrong_fails_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out = _run(capsys, "--impl", _broken(tmp_path, "wrong-step"), "--suite", "scenarios")
+    assert status == EXIT_FAILED
+    failures = [line for line in out.splitlines() if line.startswith("FAIL ")]
+    assert len(failures) == 1, out
+    assert failures[0].startswith("FAIL scenarios/conversation: steps[")
+    assert failures[0].startswith("FAIL scenarios/conversation: steps[15].received[1].text:")
     assert "conformance: FAILED" in out
 
 
@@ -164,3 +193,36 @@ def test_every_canary_is_refused_by_the_reference(suite: str) -> None:
     for case in made:
         assert case["id"].startswith("canary-")
         assert not _answer_verify(suite, case)["ok"]
+
+
+def _matches(shown: object, real: object) -> bool:
+    """A value of a worked example against the suite file's: hex cut to ``…`` and arrays cut
+    to ``"…"`` match their prefix."""
+    if isinstance(shown, str) and shown.endswith("…") and isinstance(real, str):
+        return real.startswith(shown[:-1])
+    if isinstance(shown, list) and isinstance(real, list):
+        if shown and shown[-1] == "…":
+            shown = shown[:-1]
+            real = real[: len(shown)]
+        return len(shown) == len(real) and all(map(_matches, shown, real))
+    if isinstance(shown, dict) and isinstance(real, dict):
+        return shown.keys() == real.keys() and all(_matches(shown[k], real[k]) for k in shown)
+    return shown == real
+
+
+def test_the_worked_examples_are_real_cases_the_reference_answers() -> None:
+    """conformance.md §5: one example per suite, each a case of the published file."""
+    text = (REPO / "spec" / "conformance.md").read_text(encoding="utf-8")
+    shown: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.startswith('{"id": ') or '"op": "verify"' not in line:
+            continue
+        suite = json.loads(line[: line.index(', "case"')] + "}")["suite"]
+        case_id = line.split('"case": {"id": "', 1)[1].split('"', 1)[0]
+        cases = json.loads((VECTORS / f"{suite}.json").read_text(encoding="utf-8"))["cases"]
+        real = next(c for c in cases if c["id"] == case_id)
+        assert _answer_verify(suite, real)["ok"]
+        if line.endswith("}}"):  # a whole request on one line
+            assert _matches(json.loads(line)["case"], real), case_id
+        shown[suite] = case_id
+    assert list(shown) == list(kat.SUITES)

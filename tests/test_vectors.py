@@ -58,7 +58,23 @@ def _cddl_checks() -> list[tuple[str, str, str, str]]:
         for case in _load(name)["cases"]:
             for field, rule in (case.get("cddl") or {}).items():
                 checks.append((f"{name}/{case['id']}/{field}", rule, case[field], case["result"]))
+            # scenarios: every request and response a server role exchanged (vectors.md §13)
+            for i, step in enumerate(case.get("steps") or []):
+                for j, exchange in enumerate(step.get("exchanges") or []):
+                    for field, rule in (exchange.get("cddl") or {}).items():
+                        where = f"{name}/{case['id']}/steps[{i}].exchanges[{j}].{field}"
+                        checks.append((where, rule, exchange[field], "valid"))
     return checks
+
+
+def test_every_scenario_exchange_names_its_cddl_rules() -> None:
+    for case in _load("scenarios")["cases"]:
+        for step in case["steps"]:
+            for exchange in step.get("exchanges", []):
+                names = set(exchange["cddl"])
+                assert ("request" in names) == (exchange["request"] != ""), exchange["op"]
+                has_response = exchange["response"] not in (None, "")
+                assert ("response" in names) == has_response, exchange["op"]
 
 
 @pytest.mark.parametrize(("where", "rule", "hex_value", "result"), _cddl_checks())
@@ -99,3 +115,42 @@ def test_cli_verify_fails_on_a_tampered_case(tmp_path: Path) -> None:
     case[last] = ("00" if case[last][:2] != "00" else "01") + case[last][2:]
     path.write_text(json.dumps(document))
     assert main(["vectors", "verify", "--dir", str(tmp_path), "--json"]) == 1
+
+
+def _operations(case: dict[str, Any]) -> str | None:
+    for key in ("steps", "messages", "envelopes"):
+        value = case.get(key)
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            return key
+    return None
+
+
+@pytest.mark.parametrize(
+    "name", ["blinding", "handshake", "ratchet", "envelope", "relay", "sms", "scenarios"]
+)
+def test_a_case_whose_outcome_is_not_its_last_operations_is_refused(name: str) -> None:
+    """vectors.md §1.2: the case's result and error are those of its last operation; the
+    reference verifiers refuse a case that says otherwise, before running it."""
+    module = kat._module(name)
+    checked = 0
+    for case in _load(name)["cases"]:
+        if _operations(case) is None:
+            continue
+        for other in ({"result": "valid", "error": None},
+                      {"result": "invalid", "error": "state.replay"},
+                      {"result": "invalid", "error": None}):  # fmt: skip
+            if (other["result"], other["error"]) == (case["result"], case["error"]):
+                continue
+            with pytest.raises(AssertionError):
+                module.verify(case | other)
+            checked += 1
+    assert checked > 0
+
+
+def test_operations_before_the_last_may_fail() -> None:
+    """vectors.md §1.2: a valid case whose earlier step fails (each changing nothing) holds."""
+    cases = [c for c in _load("sms")["cases"] if c["result"] == "valid" and _operations(c)
+             and any(s.get("result") == "invalid" for s in c[_operations(c) or ""])]  # fmt: skip
+    assert cases
+    for case in cases:
+        kat._module("sms").verify(case)

@@ -8,7 +8,9 @@ generator. It performs no I/O: the CLI reads and writes the files.
 
 A suite file is ``{"suite", "format_version", "generator", "cases": [...]}``; every case carries
 ``id``, ``comment``, ``flags``, ``result`` (``"valid"`` or ``"invalid"``) and ``error`` (the
-expected error code for invalid cases, else ``null``). Byte strings are lowercase hex.
+expected error code for invalid cases, else ``null``). Byte strings are lowercase hex. A case
+made of operations (``steps``, ``messages``, ``envelopes``) has the outcome of its last one
+(:func:`check_outcome`, vectors.md §1.2).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "ReplayRng",
     "SeededRng",
     "SuiteResult",
+    "check_outcome",
     "check_suite_document",
     "expect_error",
     "generate_suite",
@@ -49,6 +52,7 @@ SUITES: Final[dict[str, str]] = {
     "envelope": "envelope",
     "relay": "relay",
     "sms": "sms",
+    "scenarios": "scenarios",
 }
 
 Case = dict[str, Any]
@@ -199,6 +203,46 @@ def verify_suite(document: object, expected: str | None = None) -> SuiteResult:
         except Exception as exc:  # a verifier bug or an unexpected error: a failure, not a crash
             result.failures.append((case_id, f"{type(exc).__name__}: {exc}"))
     return result
+
+
+def _entry_outcome(entry: object, where: str) -> tuple[str, str | None]:
+    if type(entry) is not dict:
+        raise AssertionError(f"{where}: expected an object")
+    error = entry.get("error")
+    if error is not None and type(error) is not str:
+        raise AssertionError(f"{where}.error: expected a string or null")
+    if "result" not in entry:  # no outcome of its own: the error says it (ratchet steps)
+        return ("invalid", error) if error is not None else ("valid", None)
+    result = entry["result"]
+    if result == "valid" and error is None:
+        return "valid", None
+    if result == "invalid" and error is not None:
+        return "invalid", error
+    raise AssertionError(
+        f'{where}.result/error: "invalid" with a code, or "valid" with null; got {result!r}, '
+        f"{error!r}"
+    )
+
+
+def check_outcome(case: Case, entries: object, name: str = "steps") -> None:
+    """Spec vectors.md §1.2 (operations and the case): the case's ``result`` and ``error`` are
+    the outcome of its **last** operation.
+
+    ``entries`` is the case's list of operations (``steps``, ``messages`` or ``envelopes``).
+    An entry with a ``result`` has an outcome like a case's (``error`` a code exactly when
+    ``result`` is ``"invalid"``); one without (ratchet steps) fails exactly when its ``error``
+    is a code. Entries before the last may fail (each changes nothing and the case goes on).
+    Raises :class:`AssertionError` naming the field when the case breaks the rule.
+    """
+    if type(entries) is not list or not entries:
+        raise AssertionError(f"{name}: expected a non-empty array")
+    outcomes = [_entry_outcome(e, f"{name}[{i}]") for i, e in enumerate(entries)]
+    last = outcomes[-1]
+    if (case.get("result"), case.get("error")) != last:
+        raise AssertionError(
+            f"result/error: the case says {case.get('result')}/{case.get('error')}, its last "
+            f"operation ({name}[{len(entries) - 1}]) {last[0]}/{last[1]}"
+        )
 
 
 def expect_error(case: Case, action: Any) -> None:

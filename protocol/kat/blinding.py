@@ -99,7 +99,7 @@ from ..evaluator import (
 from ..keys import IdentityKeyPair
 from ..primitives import RISTRETTO255_ORDER, Element, Scalar, sha256
 from ..ratelimit import RateLimit
-from . import Case, SeededRng, expect_error, replay_rng
+from . import Case, SeededRng, check_outcome, expect_error, replay_rng
 
 __all__ = ["SUITE", "generate", "verify"]
 
@@ -1331,4 +1331,6 @@ def verify(case: Case) -> None:
     kind = case.get("kind")
     if kind not in _VERIFY:
         raise AssertionError(f"kind: unknown {kind!r}")
+    if kind in ("evaluator_script", "directory_script"):
+        check_outcome(case, case.get("steps"))
     _VERIFY[kind](case)

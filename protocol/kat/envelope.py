@@ -64,7 +64,7 @@ from ..keys import IdentityKeyPair, KemPrekeyPair, OneTimePrekeyPair, SignedPrek
 from ..labels import LABEL_FIRST_CONTACT_PSK
 from ..primitives import Element, X25519KeyPair
 from ..ratchet import MESSAGE_OVERHEAD, Session
-from . import Case, RecordingRng, ReplayRng, SeededRng, expect_error, replay_rng
+from . import Case, RecordingRng, ReplayRng, SeededRng, check_outcome, expect_error, replay_rng
 from ._mlkem import encapsulate_deterministic
 
 SUITE: Final = "envelope"
@@ -848,10 +848,15 @@ def verify(case: Case) -> None:
     elif kind == "first-contact":
         _verify_first_contact(case)
     elif kind == "open-first-contact":
+        check_outcome(case, case.get("envelopes"), "envelopes")
         _verify_open(case)
     elif kind == "conversation":
+        check_outcome(case, case.get("messages"), "messages")
         _replayed(case)
     elif kind == "open-session":
+        # its operations: the messages (each succeeds), then opening ``envelope``, which fails
+        last = {"result": "invalid", "error": case.get("error")}
+        check_outcome(case, [*case.get("messages", []), last], "messages")
         _fc, conversation = _replayed(case)
         session = conversation.sessions[case["receiver"]]
         before = session.snapshot()

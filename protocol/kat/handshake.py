@@ -38,7 +38,7 @@ from ..keys import (
     SignedPrekeyPair,
 )
 from ..primitives import X25519KeyPair
-from . import Case, RecordingRng, ReplayRng, SeededRng, expect_error, replay_rng
+from . import Case, RecordingRng, ReplayRng, SeededRng, check_outcome, expect_error, replay_rng
 from ._mlkem import encapsulate_deterministic
 
 SUITE: Final = "handshake"
@@ -470,6 +470,8 @@ def verify(case: Case) -> None:
             ),
         )
         return
+    if kind == "respond":
+        check_outcome(case, case.get("messages"), "messages")
     alice, store, bundle = _keys_from(case)
     if kind == "handshake":
         _eq("bundle", case["bundle"], bundle.to_bytes())

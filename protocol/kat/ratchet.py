@@ -35,7 +35,7 @@ from typing import Any, Final
 from ..errors import ProtocolError
 from ..primitives import ChaCha20Poly1305Key, x25519_public_key
 from ..ratchet import TAG_SIZE, Limits, Session, SessionSnapshot, kdf_ck
-from . import Case, RecordingRng, ReplayRng, SeededRng
+from . import Case, RecordingRng, ReplayRng, SeededRng, check_outcome
 
 __all__ = ["SUITE", "generate", "verify"]
 
@@ -668,6 +668,7 @@ def generate() -> list[Case]:
 def verify(case: Case) -> None:
     """Replay one case's script against this implementation (see the module docstring)."""
     h = bytes.fromhex
+    check_outcome(case, case.get("steps"))
     limits = Limits(**case["limits"])
     if (
         x25519_public_key(h(case["responder_ratchet_private"])).hex()

@@ -60,7 +60,7 @@ from ..relay import (
     solve_pow,
 )
 from ..relay._messages import BODIES
-from . import Case, RecordingRng, SeededRng, expect_error, replay_rng
+from . import Case, RecordingRng, SeededRng, check_outcome, expect_error, replay_rng
 
 SUITE: Final = "relay"
 RELAY_ID: Final = bytes(range(0xA0, 0xC0))
@@ -488,6 +488,7 @@ def _check(field: str, expected: str, got: bytes) -> None:
 
 
 def _run_script(case: Case) -> None:
+    check_outcome(case, case.get("steps"))
     store = MemoryStore()
     relay = Relay(store, bytes.fromhex(case["relay_id"]), RelayLimits(**case["limits"]))
     actions: dict[str, Callable[[bytes, int], bytes]] = {

@@ -60,7 +60,7 @@ from ..sms import (
     split_binary,
     split_text,
 )
-from . import Case, RecordingRng, ReplayRng, SeededRng, expect_error
+from . import Case, RecordingRng, ReplayRng, SeededRng, check_outcome, expect_error
 from ._mlkem import encapsulate_deterministic
 from .envelope import _EPOCH, _NOW, _Recipient, _recipient_from
 from .envelope import _first_contact_key as _envelope_first_contact_key
@@ -773,6 +773,8 @@ def _verify_decoding(case: Case) -> None:
 def verify(case: Case) -> None:
     """Check one case against this implementation."""
     kind = case["kind"]
+    if kind in ("reassembly", "session", "first-contact"):
+        check_outcome(case, case.get("steps"))
     if kind in ("split-binary", "split-text"):
         _verify_split(case)
     elif kind in ("binary-segment", "text-segment", "text", "compact"):
