@@ -9,7 +9,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -190,13 +190,10 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def served() -> Iterator[tuple[str, Roles]]:
+def _serve_uvicorn(app: object, port: int) -> Callable[[], None]:
     import uvicorn
 
-    roles = _roles("served")
-    port = _free_port()
-    config = uvicorn.Config(build_app(roles), host="127.0.0.1", port=port, access_log=False,
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False,  # type: ignore[arg-type]
                             log_level="warning", timeout_keep_alive=2,
                             timeout_graceful_shutdown=5)  # fmt: skip
     server = uvicorn.Server(config)
@@ -206,9 +203,57 @@ def served() -> Iterator[tuple[str, Roles]]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     assert server.started
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    return stop
+
+
+def _serve_hypercorn(app: object, port: int) -> Callable[[], None]:
+    """The same application under hypercorn (spec §14.3: plain ASGI)."""
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.graceful_timeout = 5
+    loop = asyncio.new_event_loop()
+    stopping = asyncio.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(serve(app, config, shutdown_trigger=stopping.wait))  # type: ignore[arg-type]
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    else:
+        raise AssertionError("hypercorn did not start")
+
+    def stop() -> None:
+        loop.call_soon_threadsafe(stopping.set)
+        thread.join(timeout=10)
+
+    return stop
+
+
+@pytest.fixture(params=["uvicorn", "hypercorn"])
+def served(request: pytest.FixtureRequest) -> Iterator[tuple[str, Roles]]:
+    roles = _roles("served")
+    port = _free_port()
+    start = _serve_uvicorn if request.param == "uvicorn" else _serve_hypercorn
+    stop = start(build_app(roles), port)
     yield f"http://127.0.0.1:{port}", roles
-    server.should_exit = True
-    thread.join(timeout=10)
+    stop()
 
 
 def test_client_facade_over_a_loopback_socket_sync_and_async(served: tuple[str, Roles]) -> None:
@@ -233,6 +278,14 @@ def test_client_facade_over_a_loopback_socket_sync_and_async(served: tuple[str, 
                      headers={"content-type": MEDIA_TYPE}, timeout=5)  # fmt: skip
     assert raw.status_code == 400
     assert httpx.get(f"{base}/health", timeout=5).status_code == 200
+    # a waiting fetch over the socket (§14.7): nothing arrives, it answers empty after 1 s
+    waiting = bob.fetch(now=NOW)
+    assert waiting.request is not None
+    started = time.monotonic()
+    answer = to_bob.send(waiting.request, wait=1)
+    assert 0.9 <= time.monotonic() - started < 5
+    waiting.respond(answer)
+    assert waiting.result == []
     to_bob.close()
 
 

@@ -15,6 +15,7 @@ if it finds nothing, is held until a deposit to that mailbox wakes it (a
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -101,6 +102,8 @@ class Roles:
     )
     #: Wake-ups for waiting fetches (§14.7); a relay without one gets a :class:`LocalNotifier`.
     notifier: Notifier | None = None
+    #: Spec §14.3: seconds a request body may take to arrive, in all.
+    body_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -167,17 +170,33 @@ def _refuse(code: str) -> Response:
     return Response(error_body(code), status_code=status_of(code), media_type=MEDIA_TYPE)
 
 
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or ``None`` when it is longer than ``limit`` (declared or streamed)."""
+class _SlowBody(Exception):
+    """The body did not arrive within :attr:`Roles.body_timeout`."""
+
+
+async def _read_body(request: Request, limit: int, timeout: float) -> bytes | None:
+    """The body, or ``None`` when it is longer than ``limit`` (declared or streamed); raises
+    :class:`_SlowBody` when it takes longer than ``timeout`` seconds to arrive."""
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         return None
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    return None
+    except TimeoutError:
+        raise _SlowBody from None
     return bytes(body)
+
+
+def _slow() -> Response:
+    """Spec §14.3: a body slower than the read timeout is refused, and the connection closed."""
+    response = _refuse("decode.truncated")
+    response.headers["connection"] = "close"
+    return response
 
 
 def _endpoint(operation: _Operation, roles: Roles) -> Callable[[Request], Awaitable[Response]]:
@@ -192,7 +211,10 @@ def _endpoint(operation: _Operation, roles: Roles) -> Callable[[Request], Awaita
             credential = request.headers.get(CREDENTIAL_HEADER, "").encode("latin-1")
             if not 0 < len(credential) <= MAX_CREDENTIAL:
                 return _refuse("decode.length")
-        body = await _read_body(request, operation.max_size)
+        try:
+            body = await _read_body(request, operation.max_size, roles.body_timeout)
+        except _SlowBody:
+            return _slow()
         if body is None:
             return _refuse("decode.too_large")
 
@@ -231,7 +253,10 @@ def _wait_endpoint(roles: Roles) -> Callable[[Request], Awaitable[Response]]:
         if not declared.isdigit() or not 1 <= int(declared) <= MAX_WAIT:
             return _refuse("decode.range")
         wait = int(declared)
-        body = await _read_body(request, OwnerRequest.MAX_SIZE)
+        try:
+            body = await _read_body(request, OwnerRequest.MAX_SIZE, roles.body_timeout)
+        except _SlowBody:
+            return _slow()
         if body is None:
             return _refuse("decode.too_large")
 
