@@ -222,6 +222,10 @@ class PostgresStore:
             for statement in statements[:2]:  # the schema and its version table
                 conn.execute(statement)
             row = conn.execute(f"SELECT version FROM {s}.schema_version").fetchone()
+            if row is not None and row[0] == SCHEMA_VERSION:
+                # current: no DDL at all, which would lock tables that running relays use
+                # (a CREATE INDEX IF NOT EXISTS takes its lock before it finds the index)
+                return
             if row is None:
                 conn.execute(
                     f"INSERT INTO {s}.schema_version (version) VALUES (%s)", (SCHEMA_VERSION,)
@@ -230,7 +234,7 @@ class PostgresStore:
                 for statement in _migrate_1_to_2(s):
                     conn.execute(statement)
                 conn.execute(f"UPDATE {s}.schema_version SET version = %s", (SCHEMA_VERSION,))
-            elif row[0] != SCHEMA_VERSION:
+            else:
                 raise psycopg.DatabaseError(
                     f"the relay schema {s} has layout version {row[0]}, this code knows "
                     f"{SCHEMA_VERSION}"
