@@ -40,6 +40,7 @@ from .directory import (
 from .envelope import (
     Content,
     ConversationMailbox,
+    Envelope,
     FirstContactBundle,
     FirstContactKeys,
     MailboxGrant,
@@ -86,6 +87,9 @@ DEFAULT_TTL = 86_400
 HOSTED_ONE_TIME_PREKEYS = 20
 #: Envelopes asked for in one fetch (the relay's ``MAX_FETCH_ENVELOPES``).
 FETCH_LIMIT = 100
+#: Spec §12.5: ids of the first contacts delivered that a client remembers, so that the
+#: second copy of one (the relay's after the one :meth:`Client.receive` got) is not shown again.
+MAX_DELIVERED_FIRST_CONTACTS = 1024
 
 T = TypeVar("T")
 
@@ -182,6 +186,7 @@ class _Registered:
     mailbox: MailboxKeyPair
     prekeys: PrekeyStore
     keys: FirstContactKeys
+    epochs: set[int] = field(default_factory=set)  # routing IDs opened at the relay
 
 
 @dataclass(slots=True)
@@ -197,6 +202,7 @@ class _State:
     peers: dict[bytes, _Peer] = field(default_factory=dict)  # by identity signing key
     inbox: list[Received] = field(default_factory=list)
     opened: set[bytes] = field(default_factory=set)  # envelope ids opened, not yet acknowledged
+    delivered: dict[bytes, None] = field(default_factory=dict)  # first contacts' ids, oldest first
 
 
 class Client:
@@ -266,7 +272,7 @@ class Client:
         )
         keys = FirstContactKeys(self._identity)
         keys.maintain(now=now, rng=rng)
-        registered = _Registered(output, mailbox, prekeys, keys)
+        registered = _Registered(output, mailbox, prekeys, keys, {epoch_of(now)})
         secret = self._routing_secret(registered, now)
         yield self._owner(secret, OPEN_OP, OpenBody(KIND_FIRST_CONTACT), now)
         epoch = epoch_of(now)
@@ -395,20 +401,9 @@ class Client:
                 yield self._owner(secret, ACK_OP, AckBody((stored.id,)), now)
                 opened_ids.discard(stored.id)
                 continue
-            try:
-                opened = open_first_contact(
-                    stored.envelope, epoch=epoch_of(now), keys=registered.keys,
-                    prekeys=registered.prekeys, rng=self._rng,
-                )  # fmt: skip
-            except StateError as error:
-                if error.code != "state.replay":
-                    raise
-            else:
-                first = Content.from_bytes(opened.plaintext)
-                mine = ConversationMailbox.generate(self._rng)
-                peer = _Peer(opened.peer, opened.session, mine, first.grant)
-                self._state.peers[opened.peer.signing_key] = peer
-                inbox.append(Received(opened.peer, first.body or b"", True))
+            received = self._deliver_first(registered, stored.envelope, epoch_of(now))
+            if received is not None:
+                inbox.append(received)
             opened_ids.add(stored.id)
             yield self._owner(secret, ACK_OP, AckBody((stored.id,)), now)
             opened_ids.discard(stored.id)
@@ -417,11 +412,9 @@ class Client:
                 continue  # my mailbox for this peer opens with my first answer (send)
             for stored in (yield from self._fetch_from(peer.mine.owner_secret, now)):
                 if stored.id not in opened_ids:  # else opened by a fetch whose ack was refused
-                    content = self._open_session(peer, stored.envelope)
-                    if content is not None:
-                        if content.grant is not None:
-                            peer.theirs = content.grant
-                        inbox.append(Received(peer.identity, content.body or b"", False))
+                    received = self._deliver_session(peer, stored.envelope)
+                    if received is not None:
+                        inbox.append(received)
                     opened_ids.add(stored.id)
                 yield self._owner(peer.mine.owner_secret, ACK_OP, AckBody((stored.id,)), now)
                 opened_ids.discard(stored.id)
@@ -429,16 +422,73 @@ class Client:
         inbox.clear()
         return delivered
 
-    @staticmethod
-    def _open_session(peer: _Peer, envelope: bytes) -> Content | None:
-        """Spec §9.5: the content, or ``None`` for a message delivered before (by the relay
-        again, or by SMS, §11.7): the ratchet refuses it as a replay, and it is already here."""
+    def receive(self, envelope: bytes) -> Received | None:
+        """Spec §12.5: an envelope that arrived outside :meth:`fetch` — over SMS (§11.7) or any
+        other path — opened with the checks of fetch; no request is sent.
+
+        The envelope's address says how: one of the client's conversation mailboxes (the
+        peer's session, §9.5) or the routing ID of a watched epoch (a first contact of that
+        epoch, §9.4.3); any other address is ``state.unknown_mailbox``. Returns the message, or
+        ``None`` when there is nothing to show: a message delivered before (the ratchet's or
+        the handshake's ``state.replay``, or a first contact this client already opened) or one
+        that carries only a mailbox grant. Any other failure raises its code and changes
+        nothing."""
+        registered = self._state.registered
+        if registered is None:
+            raise UsageError("usage.bad_state", "register first")
+        if type(envelope) is not bytes:
+            raise UsageError("usage.bad_argument", "an envelope is bytes")
+        address = Envelope.from_bytes(envelope).address  # decode.* before anything else
+        for peer in self._state.peers.values():
+            if peer.mine.mailbox_id == address:
+                return self._deliver_session(peer, envelope)
+        for epoch in sorted(registered.epochs):
+            if registered.output.routing_id(registered.mailbox.public_key, epoch) == address:
+                return self._deliver_first(registered, envelope, epoch)
+        raise StateError("state.unknown_mailbox", "the envelope is for no address of this client")
+
+    def _deliver_first(
+        self, registered: _Registered, envelope: bytes, epoch: int
+    ) -> Received | None:
+        """Spec §9.4.3: open a first contact of ``epoch``; keep the new peer and return the
+        message, or ``None`` for one delivered before. Transactional."""
+        state = self._state
+        identifier = envelope_id(envelope)
+        if identifier in state.delivered:  # opened before (the relay's copy after receive)
+            return None
         try:
-            return Content.from_bytes(open_session(envelope, peer.session))
+            opened = open_first_contact(
+                envelope, epoch=epoch, keys=registered.keys, prekeys=registered.prekeys,
+                rng=self._rng,
+            )  # fmt: skip
         except StateError as error:
             if error.code != "state.replay":
                 raise
             return None
+        first = Content.from_bytes(opened.plaintext)
+        mine = ConversationMailbox.generate(self._rng)
+        state.peers[opened.peer.signing_key] = _Peer(opened.peer, opened.session, mine, first.grant)
+        state.delivered[identifier] = None
+        if len(state.delivered) > MAX_DELIVERED_FIRST_CONTACTS:
+            del state.delivered[next(iter(state.delivered))]
+        return Received(opened.peer, first.body or b"", True)
+
+    @staticmethod
+    def _deliver_session(peer: _Peer, envelope: bytes) -> Received | None:
+        """Spec §9.5: open a session envelope of ``peer``'s conversation; take its grant and
+        return the message, or ``None`` for one delivered before (by the relay again, or by
+        SMS, §11.7): the ratchet refuses it as a replay, and it is already here."""
+        try:
+            content = Content.from_bytes(open_session(envelope, peer.session))
+        except StateError as error:
+            if error.code != "state.replay":
+                raise
+            return None
+        if content.grant is not None:
+            peer.theirs = content.grant
+        if content.body is None:
+            return None
+        return Received(peer.identity, content.body, False)
 
     def _fetch_from(
         self, secret: Scalar, now: int

@@ -196,3 +196,115 @@ def test_exchange_misuse_is_a_usage_error() -> None:
     pending = bob.fetch(now=NOW)
     with pytest.raises(UsageError):
         _ = pending.result
+
+
+# --- receive: an envelope that arrived outside fetch (spec §12.5) --------------------------------
+
+
+def _state(client: Client) -> object:
+    """What a failed operation must leave exactly as it was (spec §12.3)."""
+    state = client._state
+    registered = state.registered
+    assert registered is not None
+    peers = {
+        key: (p.session.snapshot(), p.mine.private_bytes(), p.theirs, p.granted)
+        for key, p in state.peers.items()
+    }
+    return (
+        peers, registered.prekeys.held_ids(), registered.keys.epochs(), sorted(registered.epochs),
+        list(state.inbox), set(state.opened), list(state.delivered),
+    )  # fmt: skip
+
+
+def _deposited(servers: Servers, exchange: Exchange[None], credential: bytes, now: int) -> bytes:
+    """Carry ``exchange`` but keep its deposit from the relay: the envelope travels another way
+    (SMS, spec §11.7); returns it."""
+    from protocol.relay import Deposit
+
+    while exchange.request is not None:
+        if exchange.request.op == "deposit":
+            envelope = Deposit.from_bytes(exchange.request.body).envelope
+            exchange.respond(servers.answer(exchange.request, credential, now))
+            servers.relay.maintain(now=now, rng=servers.rng)
+            return envelope
+        exchange.respond(servers.answer(exchange.request, credential, now))
+    raise AssertionError("no deposit")
+
+
+def _talking(label: str) -> tuple[Servers, Client, Client]:
+    """Alice wrote to Bob and Bob answered: both have each other's conversation mailbox."""
+    servers, alice, bob = _world(label)
+    carry(bob.register(now=NOW), servers, b"bob", NOW)
+    carry(alice.register(now=NOW), servers, b"alice", NOW)
+    carry(alice.discover([normalize_phone_number("+44 20 7946 0958")], now=NOW), servers, b"a", NOW)
+    carry(bob.discover([normalize_phone_number("+44 7700 900123")], now=NOW), servers, b"b", NOW)
+    carry(alice.send("+442079460958", b"hello", now=NOW), servers, b"alice", NOW)
+    assert _texts(carry(bob.fetch(now=NOW), servers, b"bob", NOW)) == [b"hello"]
+    carry(bob.send("+447700900123", b"hi", now=NOW), servers, b"bob", NOW)
+    assert _texts(carry(alice.fetch(now=NOW), servers, b"alice", NOW)) == [b"hi"]
+    return servers, alice, bob
+
+
+def test_receive_a_first_contact_outside_fetch_then_the_relay_copy_is_not_shown() -> None:
+    servers, alice, bob = _world("receive first")
+    carry(bob.register(now=NOW), servers, b"bob", NOW)
+    carry(alice.register(now=NOW), servers, b"alice", NOW)
+    carry(alice.discover([normalize_phone_number("+44 20 7946 0958")], now=NOW), servers, b"a", NOW)
+    envelope = _deposited(servers, alice.send("+442079460958", b"by SMS", now=NOW), b"a", NOW)
+    assert bob.receive(envelope) == Received(alice.identity, b"by SMS", True)
+    before = _state(bob)
+    assert bob.receive(envelope) is None  # the same envelope again: already here
+    assert _state(bob) == before
+    # the relay's copy: acknowledged, not shown again, and gone from the relay
+    assert carry(bob.fetch(now=NOW + 1), servers, b"bob", NOW + 1) == []
+    assert carry(bob.fetch(now=NOW + 2), servers, b"bob", NOW + 2) == []
+
+
+def test_receive_a_session_envelope_and_its_replay() -> None:
+    servers, alice, bob = _talking("receive session")
+    envelope = _deposited(servers, alice.send("+442079460958", b"over SMS", now=NOW), b"a", NOW)
+    assert bob.receive(envelope) == Received(alice.identity, b"over SMS", False)
+    before = _state(bob)
+    assert bob.receive(envelope) is None  # replayed: the ratchet refuses it, nothing changes
+    assert _state(bob) == before
+    assert carry(bob.fetch(now=NOW + 1), servers, b"bob", NOW + 1) == []  # relay copy acked
+    carry(alice.send("+442079460958", b"next", now=NOW + 2), servers, b"a", NOW + 2)
+    assert _texts(carry(bob.fetch(now=NOW + 3), servers, b"bob", NOW + 3)) == [b"next"]
+
+
+@pytest.mark.parametrize(
+    ("position", "code"),
+    [(0, "decode.version"), (5, "state.unknown_mailbox"), (40, "auth.failed"),
+     (100, "auth.failed"), (-1, "auth.failed")],
+)  # fmt: skip
+def test_receive_a_tampered_envelope_changes_nothing(position: int, code: str) -> None:
+    """Any flipped bit: the version, the address (no mailbox of Bob's), the header of the
+    ratchet message, its ciphertext, its tag."""
+    servers, alice, bob = _talking(f"receive tampered {position}")
+    envelope = _deposited(servers, alice.send("+442079460958", b"intact", now=NOW), b"a", NOW)
+    tampered = bytearray(envelope)
+    tampered[position] ^= 0x01
+    before = _state(bob)
+    with pytest.raises(ProtocolError) as caught:
+        bob.receive(bytes(tampered))
+    assert caught.value.code == code
+    assert _state(bob) == before
+    assert bob.receive(envelope) == Received(alice.identity, b"intact", False)
+
+
+def test_receive_codes_for_what_is_not_an_envelope_of_this_client() -> None:
+    servers, _alice, bob = _talking("receive foreign")
+    envelope = _deposited(servers, bob.send("+447700900123", b"for Alice", now=NOW), b"b", NOW)
+    before = _state(bob)
+    with pytest.raises(StateError) as caught:
+        bob.receive(envelope)  # Alice's mailbox, not Bob's
+    assert caught.value.code == "state.unknown_mailbox"
+    for garbage, code in ((b"", "decode.length"), (envelope[:-1], "decode.length")):
+        with pytest.raises(ProtocolError) as failed:
+            bob.receive(garbage)
+        assert failed.value.code == code
+    assert _state(bob) == before
+    fresh = _world("receive unregistered")[2]
+    with pytest.raises(UsageError) as misuse:
+        fresh.receive(envelope)
+    assert misuse.value.code == "usage.bad_state"
