@@ -13,8 +13,11 @@ message, which the peer's ratchet tolerates); ``fetch`` keeps every message it o
 inbox until an exchange completes, so a refused acknowledgement loses nothing, and a message
 delivered twice (the relay again, or SMS, §11.7) is acknowledged and not shown twice.
 
-Nothing is sent before :meth:`Client.register` (an explicit opt-in, spec §12.1). Multi-device
-accounts are out of scope (§12.4).
+Nothing is sent before :meth:`Client.register` (an explicit opt-in, spec §12.1). An envelope
+that arrives another way (SMS) goes to :meth:`Client.receive` (§12.5). Housekeeping — new
+routing IDs and first-contact keys each epoch, one-time prekey refills, conversation mailbox
+rotation, registration renewal — is a set of exchanges too (:meth:`Client.maintain`, §12.6).
+Multi-device accounts are out of scope (§12.4).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from .blinding import (
     request_evaluation,
 )
 from .directory import (
+    REGISTRATION_LIFETIME,
     DirectoryParameters,
     Registration,
     lookup_request,
@@ -38,6 +42,7 @@ from .directory import (
     registrations_for,
 )
 from .envelope import (
+    MAX_TTL,
     Content,
     ConversationMailbox,
     Envelope,
@@ -53,11 +58,12 @@ from .envelope import (
 from .errors import AuthenticationError, ProtocolError, StateError, UsageError
 from .evaluator import PublishedKey
 from .handshake import PrekeyStore
-from .keys import IdentityKey, IdentityKeyPair
+from .keys import IdentityKey, IdentityKeyPair, OneTimePrekeyPair
 from .primitives import Rng, Scalar
 from .ratchet import Session
 from .relay import (
     ACK_OP,
+    DELETE_OP,
     FETCH_OP,
     KIND_CONVERSATION,
     KIND_FIRST_CONTACT,
@@ -66,6 +72,7 @@ from .relay import (
     AckBody,
     BundleRequest,
     BundleResponse,
+    DeleteBody,
     Deposit,
     FetchBody,
     FetchResponse,
@@ -90,6 +97,10 @@ FETCH_LIMIT = 100
 #: Spec §12.5: ids of the first contacts delivered that a client remembers, so that the
 #: second copy of one (the relay's after the one :meth:`Client.receive` got) is not shown again.
 MAX_DELIVERED_FIRST_CONTACTS = 1024
+#: Spec §12.6: a routing ID's pool is refilled when fewer of its one-time prekeys remain.
+PREKEY_LOW_WATER = HOSTED_ONE_TIME_PREKEYS // 2
+#: Spec §12.6: the directory registration is renewed when it is this old (a third of its life).
+REGISTRATION_RENEWAL = REGISTRATION_LIFETIME // 3
 
 T = TypeVar("T")
 
@@ -170,6 +181,16 @@ class Exchange(Generic[T]):
 
 
 @dataclass(slots=True)
+class _Retired:
+    """A conversation mailbox replaced by a newer one (spec §9.5): read until a message
+    arrives in the new one (``superseded``) or ``until`` (``MAX_TTL`` after the new grant)."""
+
+    mailbox: ConversationMailbox
+    until: int
+    superseded: bool = False
+
+
+@dataclass(slots=True)
 class _Peer:
     """A conversation: the session, where to deposit for the peer, and my mailbox for it."""
 
@@ -178,6 +199,9 @@ class _Peer:
     mine: ConversationMailbox
     theirs: MailboxGrant | None = None
     granted: bool = False  # my mailbox's grant has reached the peer
+    serial: int = 1  # the serial of my mailbox's grant
+    since: int = 0  # when my mailbox was made (rotation, §12.6)
+    retired: list[_Retired] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -186,13 +210,22 @@ class _Registered:
     mailbox: MailboxKeyPair
     prekeys: PrekeyStore
     keys: FirstContactKeys
-    epochs: set[int] = field(default_factory=set)  # routing IDs opened at the relay
+    registered_at: int
+    # routing IDs opened at the relay: epoch → ids of the one-time prekeys hosted there
+    epochs: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class _Contact:
+    """A number discovery found: the owner's identity, and what its routing ID of any epoch is
+    made of (spec §8.3), so that a first contact goes to the epoch of the sender's clock."""
+
     identity: IdentityKey
-    routing_id: bytes
+    output: IdentifierOutput
+    mailbox_key: bytes
+
+    def routing_id(self, epoch: int) -> bytes:
+        return self.output.routing_id(self.mailbox_key, epoch)
 
 
 @dataclass(slots=True)
@@ -267,20 +300,34 @@ class Client:
             self._identity, output.discovery_token(), mailbox.public_key, now=now
         )
         yield Outgoing("directory", "register", registration.to_bytes())
-        prekeys, _upload = PrekeyStore.create(
-            self._identity, now=now, rng=rng, batch=HOSTED_ONE_TIME_PREKEYS
-        )
+        prekeys, _upload = PrekeyStore.create(self._identity, now=now, rng=rng, batch=0)
         keys = FirstContactKeys(self._identity)
         keys.maintain(now=now, rng=rng)
-        registered = _Registered(output, mailbox, prekeys, keys, {epoch_of(now)})
-        secret = self._routing_secret(registered, now)
-        yield self._owner(secret, OPEN_OP, OpenBody(KIND_FIRST_CONTACT), now)
+        registered = _Registered(output, mailbox, prekeys, keys, now)
         epoch = epoch_of(now)
-        base = prekeys.bundle()
-        hosted = FirstContactBundle(base.identity, base.signed_prekey, None, keys.public(epoch))
-        pool = tuple(p.public for p in prekeys._one_time.values())
-        yield self._owner(secret, PUBLISH_OP, PublishBody(hosted, pool), now)
+        pool = prekeys.draft_one_time(HOSTED_ONE_TIME_PREKEYS, rng=rng)
+        yield from self._open_epoch(registered, epoch, pool, now)
+        prekeys.adopt_one_time(pool)
+        registered.epochs[epoch] = tuple(p.id for p in pool)
         self._state.registered = registered  # commit
+
+    def _open_epoch(
+        self, registered: _Registered, epoch: int, pool: Sequence[OneTimePrekeyPair], now: int
+    ) -> Generator[Outgoing, bytes, None]:
+        """Spec §10.3: open the routing ID of ``epoch`` and host the first-contact bundle of
+        that epoch there, with ``pool``'s one-time prekeys."""
+        secret = self._epoch_secret(registered, epoch)
+        yield self._owner(secret, OPEN_OP, OpenBody(KIND_FIRST_CONTACT), now)
+        yield from self._publish(registered, registered.keys, epoch, pool, now)
+
+    def _publish(
+        self, registered: _Registered, keys: FirstContactKeys, epoch: int,
+        pool: Sequence[OneTimePrekeyPair], now: int,
+    ) -> Generator[Outgoing, bytes, None]:  # fmt: skip
+        base = registered.prekeys.bundle()
+        hosted = FirstContactBundle(base.identity, base.signed_prekey, None, keys.public(epoch))
+        body = PublishBody(hosted, tuple(p.public for p in pool))
+        yield self._owner(self._epoch_secret(registered, epoch), PUBLISH_OP, body, now)
 
     # --- discovery (spec §8.7) ----------------------------------------------------------------
 
@@ -300,7 +347,6 @@ class Client:
             (yield Outgoing("directory", "parameters", b""))
         )
         found: dict[str, _Contact] = {}
-        epoch = epoch_of(now)
         for number, output in zip(numbers, outputs, strict=True):
             token = output.discovery_token()
             lookup = lookup_request(token, parameters.prefix_bits)
@@ -310,9 +356,7 @@ class Client:
             entries = registrations_for(token, [page])
             if entries:
                 entry = entries[0]
-                found[number.e164] = _Contact(
-                    entry.identity, output.routing_id(entry.mailbox_key, epoch)
-                )
+                found[number.e164] = _Contact(entry.identity, output, entry.mailbox_key)
         self._state.contacts.update(found)  # commit
         return list(found)
 
@@ -336,8 +380,9 @@ class Client:
         self, contact: _Contact, text: bytes, now: int
     ) -> Generator[Outgoing, bytes, None]:
         rng = self._rng
+        routing_id = contact.routing_id(epoch_of(now))  # the epoch of the sender's clock (§8.4)
         response = BundleResponse.from_bytes(
-            (yield Outgoing("relay", "bundle", BundleRequest(contact.routing_id).to_bytes()))
+            (yield Outgoing("relay", "bundle", BundleRequest(routing_id).to_bytes()))
         )
         bundle = response.bundle
         if bundle.identity != contact.identity:  # the directory's identity, not the relay's
@@ -349,20 +394,23 @@ class Client:
         )  # fmt: skip
         content = Content(text, mine.grant(1)).to_bytes()
         sealed = seal_first_contact(
-            self._identity, bundle, contact.routing_id, content, ttl=DEFAULT_TTL, rng=rng
+            self._identity, bundle, routing_id, content, ttl=DEFAULT_TTL, rng=rng
         )
         identifier = envelope_id(sealed.envelope)
-        nonce = solve_pow(response.seed, contact.routing_id, identifier, response.effort, rng=rng)
+        nonce = solve_pow(response.seed, routing_id, identifier, response.effort, rng=rng)
         deposit = Deposit(sealed.envelope, response.seed, nonce).to_bytes()
         yield Outgoing("relay", "deposit", deposit)
-        peer = _Peer(contact.identity, sealed.session, mine, granted=True)
+        peer = _Peer(contact.identity, sealed.session, mine, granted=True, since=now)
         self._state.peers[contact.identity.signing_key] = peer  # commit
 
-    def _session_send(self, peer: _Peer, text: bytes, now: int) -> Generator[Outgoing, bytes, None]:
+    def _session_send(
+        self, peer: _Peer, text: bytes | None, now: int, grant: MailboxGrant | None = None
+    ) -> Generator[Outgoing, bytes, None]:
         if peer.theirs is None:
             raise UsageError("usage.bad_state", "the peer has not answered yet: no mailbox to use")
-        grant = None if peer.granted else peer.mine.grant(1)
-        if grant is not None:
+        if grant is None and not peer.granted:
+            grant = peer.mine.grant(peer.serial)
+        if grant is not None and not peer.granted:
             yield self._owner(
                 peer.mine.owner_secret, OPEN_OP,
                 OpenBody(KIND_CONVERSATION, deposit_key=peer.mine.deposit_public_key), now,
@@ -378,7 +426,151 @@ class Client:
         yield Outgoing(
             "relay", "deposit", Deposit(envelope, time=now, signature=signature).to_bytes()
         )
-        peer.granted = True
+        if not peer.granted:
+            peer.granted, peer.since = True, now
+
+    # --- housekeeping (spec §12.6) ---------------------------------------------------------
+
+    def maintain(self, *, now: int) -> Exchange[None]:
+        """Spec §12.6: everything a long-lived client does regularly, in order —
+        :meth:`rotate_first_contact`, :meth:`refill_prekeys`, :meth:`rotate_mailboxes`,
+        :meth:`renew_registration`. Each part takes effect when its own requests are answered;
+        a refusal stops the exchange and leaves the parts not yet done for the next call."""
+        return Exchange(self._maintain(now))
+
+    def _maintain(self, now: int) -> Generator[Outgoing, bytes, None]:
+        yield from self._rotate_first_contact(now)
+        yield from self._refill_prekeys(now)
+        yield from self._rotate_mailboxes(now)
+        yield from self._renew_registration(now)
+
+    def _registered_or_raise(self) -> _Registered:
+        registered = self._state.registered
+        if registered is None:
+            raise UsageError("usage.bad_state", "register first")
+        return registered
+
+    def rotate_first_contact(self, *, now: int) -> Exchange[None]:
+        """Spec §12.6, §9.4.4: keep the first-contact keys of the current and the next epoch
+        (deleting those past ``FIRST_CONTACT_KEY_RETENTION``), open the routing IDs of the
+        current and the next epoch with their bundles and fresh one-time prekeys, and delete
+        at the relay the routing IDs whose key is gone. Nothing changes unless every request
+        is answered."""
+        self._registered_or_raise()
+        return Exchange(self._rotate_first_contact(now))
+
+    def _rotate_first_contact(self, now: int) -> Generator[Outgoing, bytes, None]:
+        registered = self._registered_or_raise()
+        rng = self._rng
+        keys = FirstContactKeys(
+            self._identity,
+            [pair for e in registered.keys.epochs() if (pair := registered.keys.get(e))],
+        )  # a copy: the live keys change only at the commit below
+        keys.maintain(now=now, rng=rng)
+        current = epoch_of(now)
+        held = set(keys.epochs())
+        gone = [e for e in registered.epochs if e not in held]
+        new = [e for e in (current, current + 1) if e not in registered.epochs]
+        drafted = registered.prekeys.draft_one_time(HOSTED_ONE_TIME_PREKEYS * len(new), rng=rng)
+        pools: dict[int, tuple[OneTimePrekeyPair, ...]] = {}
+        for i, epoch in enumerate(new):
+            pool = drafted[i * HOSTED_ONE_TIME_PREKEYS : (i + 1) * HOSTED_ONE_TIME_PREKEYS]
+            pools[epoch] = pool
+            secret = self._epoch_secret(registered, epoch)
+            yield self._owner(secret, OPEN_OP, OpenBody(KIND_FIRST_CONTACT), now)
+            yield from self._publish(registered, keys, epoch, pool, now)
+        for epoch in gone:
+            yield self._owner(self._epoch_secret(registered, epoch), DELETE_OP, DeleteBody(), now)
+        # commit
+        registered.keys = keys
+        registered.prekeys.adopt_one_time(drafted)
+        for epoch, pool in pools.items():
+            registered.epochs[epoch] = tuple(p.id for p in pool)
+        for epoch in gone:
+            hosted = registered.epochs.pop(epoch)
+            still = {i for e, ids in registered.epochs.items() for i in ids}
+            registered.prekeys.discard_one_time(i for i in hosted if i not in still)
+
+    def refill_prekeys(self, *, now: int) -> Exchange[int]:
+        """Spec §12.6: for the routing IDs of the current and the next epoch, publish new
+        one-time prekeys where fewer than ``PREKEY_LOW_WATER`` of those hosted there are still
+        held; returns how many were published (0: no request)."""
+        self._registered_or_raise()
+        return Exchange(self._refill_prekeys(now))
+
+    def _refill_prekeys(self, now: int) -> Generator[Outgoing, bytes, int]:
+        registered = self._registered_or_raise()
+        prekeys = registered.prekeys
+        held = set(prekeys.held_ids()[1])
+        current = epoch_of(now)
+        low = {}
+        for epoch in (current, current + 1):
+            ids = registered.epochs.get(epoch)
+            if ids is not None and registered.keys.get(epoch) is not None:
+                left = sum(1 for i in ids if i in held)
+                if left < PREKEY_LOW_WATER:
+                    low[epoch] = (HOSTED_ONE_TIME_PREKEYS - left, left)
+        drafted = prekeys.draft_one_time(sum(n for n, _ in low.values()), rng=self._rng)
+        pools: dict[int, tuple[OneTimePrekeyPair, ...]] = {}
+        start = 0
+        for epoch, (count, _left) in low.items():
+            pools[epoch] = drafted[start : start + count]
+            start += count
+            yield from self._publish(registered, registered.keys, epoch, pools[epoch], now)
+        prekeys.adopt_one_time(drafted)  # commit
+        for epoch, pool in pools.items():
+            kept = tuple(i for i in registered.epochs[epoch] if i in held)
+            registered.epochs[epoch] = kept + tuple(p.id for p in pool)
+        return len(drafted)
+
+    def rotate_mailboxes(self, *, now: int) -> Exchange[None]:
+        """Spec §12.6, §9.5: for every conversation whose mailbox (mine) was made in an earlier
+        epoch, open a new one and send its grant (a higher serial, no text) into the peer's
+        mailbox; delete at the relay each replaced mailbox once a message arrived in the new
+        one or ``MAX_TTL`` has passed since the grant, after reading it a last time."""
+        self._registered_or_raise()
+        return Exchange(self._rotate_mailboxes(now))
+
+    def _rotate_mailboxes(self, now: int) -> Generator[Outgoing, bytes, None]:
+        self._registered_or_raise()
+        current = epoch_of(now)
+        for peer in list(self._state.peers.values()):
+            for retired in list(peer.retired):
+                if retired.superseded or now >= retired.until:
+                    yield from self._fetch_mailbox(peer, retired.mailbox, now)
+                    secret = retired.mailbox.owner_secret
+                    yield self._owner(secret, DELETE_OP, DeleteBody(), now)
+                    peer.retired.remove(retired)  # commit (this mailbox)
+            if not peer.granted or peer.theirs is None or epoch_of(peer.since) >= current:
+                continue
+            fresh = ConversationMailbox.generate(self._rng)
+            yield self._owner(
+                fresh.owner_secret, OPEN_OP,
+                OpenBody(KIND_CONVERSATION, deposit_key=fresh.deposit_public_key), now,
+            )  # fmt: skip
+            serial = peer.serial + 1
+            yield from self._session_send(peer, None, now, fresh.grant(serial))
+            # commit (this conversation): the old mailbox is read until it is replaced
+            peer.retired.append(_Retired(peer.mine, now + MAX_TTL))
+            peer.mine, peer.serial, peer.since = fresh, serial, now
+
+    def renew_registration(self, *, now: int) -> Exchange[bool]:
+        """Spec §12.6, §8.6.1: sign the registration again (same token and mailbox key) when it
+        is ``REGISTRATION_RENEWAL`` old; returns whether it did (no request otherwise)."""
+        self._registered_or_raise()
+        return Exchange(self._renew_registration(now))
+
+    def _renew_registration(self, now: int) -> Generator[Outgoing, bytes, bool]:
+        registered = self._registered_or_raise()
+        if now - registered.registered_at < REGISTRATION_RENEWAL:
+            return False
+        registration = Registration.sign(
+            self._identity, registered.output.discovery_token(), registered.mailbox.public_key,
+            now=now,
+        )  # fmt: skip
+        yield Outgoing("directory", "register", registration.to_bytes())
+        registered.registered_at = now  # commit
+        return True
 
     # --- receiving (spec §9.4.3, §9.5, §10.3) -------------------------------------------------
 
@@ -394,30 +586,22 @@ class Client:
         # Opened messages wait in the inbox until the exchange completes: a refused
         # acknowledgement or an abandoned exchange loses none (the next fetch returns them).
         inbox = self._state.inbox
-        secret = self._routing_secret(registered, now)
         opened_ids = self._state.opened
-        for stored in (yield from self._fetch_from(secret, now)):
-            if stored.id in opened_ids:  # opened by an earlier fetch whose ack was refused
-                yield self._owner(secret, ACK_OP, AckBody((stored.id,)), now)
-                opened_ids.discard(stored.id)
-                continue
-            received = self._deliver_first(registered, stored.envelope, epoch_of(now))
-            if received is not None:
-                inbox.append(received)
-            opened_ids.add(stored.id)
-            yield self._owner(secret, ACK_OP, AckBody((stored.id,)), now)
-            opened_ids.discard(stored.id)
-        for peer in list(self._state.peers.values()):
-            if not peer.granted:
-                continue  # my mailbox for this peer opens with my first answer (send)
-            for stored in (yield from self._fetch_from(peer.mine.owner_secret, now)):
+        for epoch in self._watched(registered):
+            secret = self._epoch_secret(registered, epoch)
+            for stored in (yield from self._fetch_from(secret, now)):
                 if stored.id not in opened_ids:  # else opened by a fetch whose ack was refused
-                    received = self._deliver_session(peer, stored.envelope)
+                    received = self._deliver_first(registered, stored.envelope, epoch)
                     if received is not None:
                         inbox.append(received)
                     opened_ids.add(stored.id)
-                yield self._owner(peer.mine.owner_secret, ACK_OP, AckBody((stored.id,)), now)
+                yield self._owner(secret, ACK_OP, AckBody((stored.id,)), now)
                 opened_ids.discard(stored.id)
+        for peer in list(self._state.peers.values()):
+            if not peer.granted:
+                continue  # my mailbox for this peer opens with my first answer (send)
+            for mailbox in [*(r.mailbox for r in peer.retired), peer.mine]:
+                yield from self._fetch_mailbox(peer, mailbox, now)
         delivered = list(inbox)
         inbox.clear()
         return delivered
@@ -440,9 +624,9 @@ class Client:
             raise UsageError("usage.bad_argument", "an envelope is bytes")
         address = Envelope.from_bytes(envelope).address  # decode.* before anything else
         for peer in self._state.peers.values():
-            if peer.mine.mailbox_id == address:
+            if address in (peer.mine.mailbox_id, *(r.mailbox.mailbox_id for r in peer.retired)):
                 return self._deliver_session(peer, envelope)
-        for epoch in sorted(registered.epochs):
+        for epoch in self._watched(registered):
             if registered.output.routing_id(registered.mailbox.public_key, epoch) == address:
                 return self._deliver_first(registered, envelope, epoch)
         raise StateError("state.unknown_mailbox", "the envelope is for no address of this client")
@@ -467,7 +651,8 @@ class Client:
             return None
         first = Content.from_bytes(opened.plaintext)
         mine = ConversationMailbox.generate(self._rng)
-        state.peers[opened.peer.signing_key] = _Peer(opened.peer, opened.session, mine, first.grant)
+        peer = _Peer(opened.peer, opened.session, mine, first.grant)
+        state.peers[opened.peer.signing_key] = peer
         state.delivered[identifier] = None
         if len(state.delivered) > MAX_DELIVERED_FIRST_CONTACTS:
             del state.delivered[next(iter(state.delivered))]
@@ -475,20 +660,39 @@ class Client:
 
     @staticmethod
     def _deliver_session(peer: _Peer, envelope: bytes) -> Received | None:
-        """Spec §9.5: open a session envelope of ``peer``'s conversation; take its grant and
-        return the message, or ``None`` for one delivered before (by the relay again, or by
-        SMS, §11.7): the ratchet refuses it as a replay, and it is already here."""
+        """Spec §9.5: open a session envelope of ``peer``'s conversation; take its grant (the
+        highest serial wins: grants can arrive out of order) and return the message, or
+        ``None`` for one delivered before (by the relay again, or by SMS, §11.7): the ratchet
+        refuses it as a replay, and it is already here."""
         try:
             content = Content.from_bytes(open_session(envelope, peer.session))
         except StateError as error:
             if error.code != "state.replay":
                 raise
             return None
-        if content.grant is not None:
-            peer.theirs = content.grant
+        grant = content.grant
+        if grant is not None and (peer.theirs is None or grant.serial > peer.theirs.serial):
+            peer.theirs = grant
+        if peer.retired and Envelope.from_bytes(envelope).address == peer.mine.mailbox_id:
+            for retired in peer.retired:  # the peer writes to the new mailbox now
+                retired.superseded = True
         if content.body is None:
             return None
         return Received(peer.identity, content.body, False)
+
+    def _fetch_mailbox(
+        self, peer: _Peer, mailbox: ConversationMailbox, now: int
+    ) -> Generator[Outgoing, bytes, None]:
+        """Fetch, open and acknowledge what waits in one of my mailboxes for ``peer``."""
+        opened_ids = self._state.opened
+        for stored in (yield from self._fetch_from(mailbox.owner_secret, now)):
+            if stored.id not in opened_ids:  # else opened by a fetch whose ack was refused
+                received = self._deliver_session(peer, stored.envelope)
+                if received is not None:
+                    self._state.inbox.append(received)
+                opened_ids.add(stored.id)
+            yield self._owner(mailbox.owner_secret, ACK_OP, AckBody((stored.id,)), now)
+            opened_ids.discard(stored.id)
 
     def _fetch_from(
         self, secret: Scalar, now: int
@@ -498,10 +702,18 @@ class Client:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _routing_secret(self, registered: _Registered, now: int) -> Scalar:
-        return registered.mailbox.epoch_secret(registered.output.output_bytes(), epoch_of(now))
+    def _epoch_secret(self, registered: _Registered, epoch: int) -> Scalar:
+        return registered.mailbox.epoch_secret(registered.output.output_bytes(), epoch)
 
-    def _owner(self, secret: Scalar, op: int, body: OpenBody | PublishBody | FetchBody | AckBody,
+    @staticmethod
+    def _watched(registered: _Registered) -> list[int]:
+        """Spec §8.4, §9.4.4, §12.6: the epochs whose routing IDs are read — every opened one
+        whose first-contact key is still held (the previous, current and next at least)."""
+        held = set(registered.keys.epochs())
+        return [epoch for epoch in sorted(registered.epochs) if epoch in held]
+
+    def _owner(self, secret: Scalar, op: int,
+               body: OpenBody | PublishBody | FetchBody | AckBody | DeleteBody,
                now: int) -> Outgoing:  # fmt: skip
         request = owner_request(
             secret, relay_id=self._relay_id, op=op, body=body, time=now, rng=self._rng

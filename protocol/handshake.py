@@ -453,6 +453,38 @@ class PrekeyStore:
             self._one_time_kem.add(kem.id)
         return new_x, new_k
 
+    def draft_one_time(self, count: int, *, rng: Rng) -> tuple[OneTimePrekeyPair, ...]:
+        """Spec §6.8, §12.6: ``count`` new one-time prekeys with the next free ids, without
+        changing the store; :meth:`adopt_one_time` keeps them once their upload succeeded
+        (a client's transactional refill)."""
+        if type(count) is not int or not 0 <= count <= MAX_ONE_TIME_PREKEYS:
+            raise UsageError("usage.bad_argument", "count out of range")
+        first = self._next_x25519_id
+        if first + count - 1 > MAX_PREKEY_ID:
+            raise UsageError("usage.bad_argument", "X25519 prekey ids exhausted")
+        return tuple(OneTimePrekeyPair.generate(prekey_id=first + i, rng=rng) for i in range(count))
+
+    def adopt_one_time(self, pairs: Iterable[OneTimePrekeyPair]) -> None:
+        """Keep one-time prekeys made by :meth:`draft_one_time` (their ids must still be free
+        and ascending from the next free id, else ``usage.bad_state``: drafted twice)."""
+        pairs = tuple(pairs)
+        expected = self._next_x25519_id
+        for pair in pairs:
+            if type(pair) is not OneTimePrekeyPair:
+                raise UsageError("usage.bad_argument", "one-time prekey pairs")
+            if pair.id != expected:
+                raise UsageError("usage.bad_state", "one-time prekeys drafted out of turn")
+            expected += 1
+        for pair in pairs:
+            self._one_time[pair.id] = pair
+        self._next_x25519_id = expected
+
+    def discard_one_time(self, ids: Iterable[int]) -> None:
+        """Delete the one-time prekeys ``ids`` that are still held (those that were hosted
+        only at a mailbox that is gone, spec §12.6); ids not held are skipped."""
+        for prekey_id in ids:
+            self._one_time.pop(prekey_id, None)
+
     def _take_x25519_id(self) -> int:
         if self._next_x25519_id > MAX_PREKEY_ID:
             raise UsageError("usage.bad_argument", "X25519 prekey ids exhausted")

@@ -308,3 +308,146 @@ def test_receive_codes_for_what_is_not_an_envelope_of_this_client() -> None:
     with pytest.raises(UsageError) as misuse:
         fresh.receive(envelope)
     assert misuse.value.code == "usage.bad_state"
+
+
+# --- housekeeping across epochs (spec §12.6) ------------------------------------------------------
+
+
+def _tick(servers: Servers, now: int) -> None:
+    servers.relay.maintain(now=now, rng=servers.rng)  # expiry, the proof-of-work seed
+
+
+def test_messages_just_before_and_after_an_epoch_boundary_are_delivered() -> None:
+    """Bob watches the previous, current and next epochs' routing IDs: a first contact sent
+    5 s before the boundary (to the old routing ID) and one sent 5 s after (to the new one,
+    which Bob's housekeeping opened ahead) both arrive, and so do session messages across the
+    boundary while the conversation mailboxes rotate."""
+    from protocol.blinding import epoch_of, epoch_start
+
+    servers, alice, bob = _world("epoch boundary")
+    carol = Client(
+        IdentityKeyPair.generate(servers.rng), normalize_phone_number("+44 7700 900456"),
+        evaluator_key=servers.evaluator.current_key(), relay_id=RELAY_ID, rng=servers.rng,
+    )  # fmt: skip
+    bob_number = [normalize_phone_number("+44 20 7946 0958")]
+    carry(bob.register(now=NOW), servers, b"bob", NOW)
+    carry(bob.maintain(now=NOW), servers, b"bob", NOW)  # opens the next epoch's routing ID
+    for client, credential in ((alice, b"alice"), (carol, b"carol")):
+        carry(client.register(now=NOW), servers, credential, NOW)
+        carry(client.discover(bob_number, now=NOW), servers, credential, NOW)
+    boundary = epoch_start(epoch_of(NOW) + 1)
+
+    before, after = boundary - 5, boundary + 5
+    _tick(servers, before)
+    carry(alice.send("+442079460958", b"just before", now=before), servers, b"alice", before)
+    _tick(servers, after)
+    carry(carol.send("+442079460958", b"just after", now=after), servers, b"carol", after)
+    later = boundary + 60
+    _tick(servers, later)
+    carry(bob.maintain(now=later), servers, b"bob", later)  # the epoch after next, opened ahead
+    got = carry(bob.fetch(now=later), servers, b"bob", later)
+    assert sorted(_texts(got)) == [b"just after", b"just before"]
+    assert {r.sender for r in got} == {alice.identity, carol.identity}
+
+    # a conversation across the next boundary; Alice's housekeeping rotates her mailbox
+    carry(
+        bob.discover([normalize_phone_number("+44 7700 900123")], now=later), servers, b"b", later
+    )
+    carry(bob.send("+447700900123", b"answer", now=later), servers, b"bob", later)
+    assert _texts(carry(alice.fetch(now=later), servers, b"alice", later)) == [b"answer"]
+    second = epoch_start(epoch_of(NOW) + 2)
+    _tick(servers, second - 5)
+    carry(bob.send("+447700900123", b"old mailbox", now=second - 5), servers, b"bob", second - 5)
+    _tick(servers, second + 5)
+    old = alice._state.peers[bob.identity.signing_key].mine.mailbox_id
+    carry(alice.maintain(now=second + 5), servers, b"alice", second + 5)
+    peer = alice._state.peers[bob.identity.signing_key]
+    assert peer.mine.mailbox_id != old and peer.serial == 2 and len(peer.retired) == 1
+    # Bob takes the new grant (nothing to show), then writes to the new mailbox
+    assert carry(bob.fetch(now=second + 6), servers, b"bob", second + 6) == []
+    carry(bob.send("+447700900123", b"new mailbox", now=second + 7), servers, b"bob", second + 7)
+    got = carry(alice.fetch(now=second + 8), servers, b"alice", second + 8)
+    assert _texts(got) == [b"old mailbox", b"new mailbox"]
+    # the old mailbox is superseded: the next housekeeping deletes it at the relay
+    carry(alice.maintain(now=second + 9), servers, b"alice", second + 9)
+    assert alice._state.peers[bob.identity.signing_key].retired == []
+    from protocol.relay import DELETE_OP, OwnerRequest
+
+    deletes = [r for r in servers.seen if r.op == "owner"]
+    assert OwnerRequest.from_bytes(deletes[-1].body).op == DELETE_OP
+    # the relay no longer holds the old mailbox
+    assert all(row["address"] != old for row in servers.relay._store.dump()["mailbox"])
+
+
+def test_housekeeping_refills_prekeys_retires_old_epochs_and_renews_the_registration() -> None:
+    from protocol.blinding import epoch_of, epoch_start
+    from protocol.client import HOSTED_ONE_TIME_PREKEYS, PREKEY_LOW_WATER, REGISTRATION_RENEWAL
+    from protocol.envelope import FIRST_CONTACT_KEY_RETENTION
+
+    servers, _alice, bob = _world("housekeeping")
+    carry(bob.register(now=NOW), servers, b"bob", NOW)
+    registered = bob._state.registered
+    assert registered is not None
+    epoch = epoch_of(NOW)
+    assert list(registered.epochs) == [epoch]
+    assert carry(bob.refill_prekeys(now=NOW), servers, b"bob", NOW) == 0  # nothing to do
+    assert carry(bob.renew_registration(now=NOW), servers, b"bob", NOW) is False
+    seen = len(servers.seen)
+    # first contacts consume one-time prekeys; below the low-water mark the pool is refilled
+    senders = []
+    for i in range(HOSTED_ONE_TIME_PREKEYS - PREKEY_LOW_WATER + 1):
+        sender = Client(
+            IdentityKeyPair.generate(servers.rng), normalize_phone_number(f"+44 7700 900{i:03}"),
+            evaluator_key=servers.evaluator.current_key(), relay_id=RELAY_ID, rng=servers.rng,
+        )  # fmt: skip
+        carry(sender.discover([normalize_phone_number("+44 20 7946 0958")], now=NOW),
+              servers, f"s{i}".encode(), NOW)  # fmt: skip
+        carry(sender.send("+442079460958", b"hi", now=NOW), servers, f"s{i}".encode(), NOW)
+        senders.append(sender)
+        _tick(servers, NOW + 360 * (i + 1))  # the relay's handout bucket refills
+    now = NOW + 360 * len(senders)
+    assert len(carry(bob.fetch(now=now), servers, b"bob", now)) == len(senders)
+    held = len(registered.prekeys.held_ids()[1])
+    before = len(servers.seen)
+    published = carry(bob.refill_prekeys(now=now), servers, b"bob", now)
+    assert published == HOSTED_ONE_TIME_PREKEYS - held > 0
+    assert [(r.role, r.op) for r in servers.seen[before:]] == [("relay", "owner")]
+    assert len(registered.prekeys.held_ids()[1]) == HOSTED_ONE_TIME_PREKEYS
+    assert seen < before
+    # epochs go by: the old routing IDs are deleted at the relay with their unused prekeys
+    far = epoch_start(epoch + FIRST_CONTACT_KEY_RETENTION + 1) + 10
+    _tick(servers, far)
+    carry(bob.maintain(now=far), servers, b"bob", far)
+    registered = bob._state.registered
+    assert registered is not None
+    assert sorted(registered.epochs) == [epoch_of(far), epoch_of(far) + 1]
+    assert len(registered.prekeys.held_ids()[1]) == 2 * HOSTED_ONE_TIME_PREKEYS
+    assert registered.registered_at == NOW  # not old enough to renew yet
+    renew = NOW + REGISTRATION_RENEWAL
+    _tick(servers, renew)
+    directory_requests = sum(1 for r in servers.seen if r.role == "directory")
+    assert carry(bob.renew_registration(now=renew), servers, b"bob", renew) is True
+    assert registered.registered_at == renew
+    assert sum(1 for r in servers.seen if r.role == "directory") == directory_requests + 1
+    assert servers.seen[-1].op == "register"
+
+
+def test_a_refused_housekeeping_request_changes_nothing() -> None:
+    from protocol.blinding import epoch_of, epoch_start
+
+    servers, _alice, bob = _world("refused housekeeping")
+    carry(bob.register(now=NOW), servers, b"bob", NOW)
+    later = epoch_start(epoch_of(NOW) + 1) + 10
+    _tick(servers, later)
+    before = _state(bob)
+    exchange = bob.rotate_first_contact(now=later)
+    steps = 0
+    while exchange.request is not None and steps < 3:  # answer some, then refuse one
+        exchange.respond(servers.answer(exchange.request, b"bob", later))
+        steps += 1
+    assert exchange.request is not None
+    with pytest.raises(ProtocolError):
+        exchange.fail(StateError("state.rate_limited", "refused by the test"))
+    assert _state(bob) == before
+    carry(bob.rotate_first_contact(now=later), servers, b"bob", later)
+    assert _state(bob) != before
