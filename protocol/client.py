@@ -26,11 +26,23 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
+from ._client_state import (
+    ClientSnapshot,
+    ClientState,
+    ContactState,
+    EpochState,
+    FirstContactKeyPrivate,
+    PeerState,
+    ReceivedState,
+    RegistrationState,
+    RetiredMailbox,
+)
 from .blinding import (
     IdentifierOutput,
     MailboxKeyPair,
     PhoneNumber,
     epoch_of,
+    normalize_phone_number,
     request_evaluation,
 )
 from .directory import (
@@ -47,6 +59,7 @@ from .envelope import (
     ConversationMailbox,
     Envelope,
     FirstContactBundle,
+    FirstContactKeyPair,
     FirstContactKeys,
     MailboxGrant,
     envelope_id,
@@ -55,12 +68,12 @@ from .envelope import (
     seal_first_contact,
     seal_session,
 )
-from .errors import AuthenticationError, ProtocolError, StateError, UsageError
+from .errors import AuthenticationError, DecodeError, ProtocolError, StateError, UsageError
 from .evaluator import PublishedKey
 from .handshake import PrekeyStore
 from .keys import IdentityKey, IdentityKeyPair, OneTimePrekeyPair
 from .primitives import Rng, Scalar
-from .ratchet import Session
+from .ratchet import Session, SessionSnapshot
 from .relay import (
     ACK_OP,
     DELETE_OP,
@@ -84,7 +97,7 @@ from .relay import (
     solve_pow,
 )
 
-__all__ = ["Client", "Exchange", "Outgoing", "Received", "Role"]
+__all__ = ["Client", "ClientSnapshot", "Exchange", "Outgoing", "Received", "Role"]
 
 Role = Literal["evaluator", "directory", "relay"]
 
@@ -238,6 +251,24 @@ class _State:
     delivered: dict[bytes, None] = field(default_factory=dict)  # first contacts' ids, oldest first
 
 
+def _restore_registration(identity: IdentityKeyPair, saved: RegistrationState) -> _Registered:
+    """Spec §12.7: the live registration of an exported one (``usage.bad_argument`` from a
+    part that does not match becomes ``decode.bad_state`` in :meth:`Client.restore`)."""
+    pairs = [FirstContactKeyPair.from_private_bytes(k.private_key, k.public)
+             for k in saved.first_contact_keys]  # fmt: skip
+    epochs = {e.epoch: e.one_time_ids for e in saved.epochs}
+    if len(epochs) != len(saved.epochs):
+        raise DecodeError("decode.bad_state", "RegistrationState: an epoch twice")
+    return _Registered(
+        output=IdentifierOutput(saved.oprf_key_id, saved.output),
+        mailbox=MailboxKeyPair.from_private_bytes(saved.mailbox_key),
+        prekeys=PrekeyStore.from_state(identity, saved.prekeys),
+        keys=FirstContactKeys(identity, pairs),
+        registered_at=saved.registered_at,
+        epochs=epochs,
+    )
+
+
 class Client:
     """Spec §12: a user's device — identity, phone number, the evaluator's pinned key and the
     relay it uses. ``rng`` draws every random value; ``now`` is each operation's time."""
@@ -280,6 +311,120 @@ class Client:
     def contacts(self) -> dict[str, IdentityKey]:
         """The numbers discovery found, with their owners' identities (spec §8.7)."""
         return {number: c.identity for number, c in self._state.contacts.items()}
+
+    # --- exported state (spec §12.7) -----------------------------------------------------
+
+    def snapshot(self) -> ClientSnapshot:
+        """Spec §12.7: an immutable copy of the whole state — identity, number, pinned key,
+        relay, registration (prekeys, first-contact keys, opened epochs), contacts,
+        conversations (sessions, mailboxes, grants), inbox and envelope ids. An exchange in
+        flight is not part of it: a restored client starts its operations again."""
+        state = self._state
+        registered = state.registered
+        registration = None
+        if registered is not None:
+            keys = registered.keys
+            registration = RegistrationState(
+                oprf_key_id=registered.output.key_id,
+                output=registered.output.output_bytes(),
+                mailbox_key=registered.mailbox.private_bytes(),
+                prekeys=registered.prekeys.export_state(),
+                first_contact_keys=tuple(
+                    FirstContactKeyPrivate(pair.private_bytes(), pair.public)
+                    for e in keys.epochs()
+                    if (pair := keys.get(e)) is not None
+                ),
+                registered_at=registered.registered_at,
+                epochs=tuple(EpochState(e, ids) for e, ids in sorted(registered.epochs.items())),
+            )
+        return ClientSnapshot(
+            ClientState(
+                identity=self._identity.private_bytes(),
+                phone=self._phone.e164,
+                evaluator_key=self._evaluator_key,
+                relay_id=self._relay_id,
+                registration=registration,
+                contacts=tuple(
+                    ContactState(
+                        number,
+                        c.identity,
+                        c.output.key_id,
+                        c.output.output_bytes(),
+                        c.mailbox_key,
+                    )
+                    for number, c in state.contacts.items()
+                ),
+                peers=tuple(
+                    PeerState(
+                        identity=p.identity,
+                        session=p.session.snapshot().state,
+                        mailbox=p.mine.private_bytes(),
+                        serial=p.serial,
+                        since=p.since,
+                        granted=p.granted,
+                        theirs=p.theirs,
+                        retired=tuple(
+                            RetiredMailbox(r.mailbox.private_bytes(), r.until, r.superseded)
+                            for r in p.retired
+                        ),
+                    )
+                    for p in state.peers.values()
+                ),
+                inbox=tuple(ReceivedState(r.sender, r.text, r.first_contact) for r in state.inbox),
+                opened=tuple(sorted(state.opened)),
+                delivered=tuple(state.delivered),
+            )
+        )
+
+    @classmethod
+    def restore(cls, snapshot: ClientSnapshot, *, rng: Rng) -> Client:
+        """Spec §12.7: a live client from a snapshot (which is not consumed). A state whose
+        parts contradict each other (a private key that does not match its public half, a
+        conversation twice) is ``decode.bad_state``.
+
+        Restoring an *older* snapshot of a client that has sent since and sending again
+        reuses message keys (§7.8.4): an application MUST replace its stored state atomically
+        and MUST NOT go back to an older one."""
+        if type(snapshot) is not ClientSnapshot:
+            raise UsageError("usage.bad_argument", "snapshot must be a ClientSnapshot")
+        state = snapshot.state
+        try:
+            identity = IdentityKeyPair.from_private_bytes(state.identity)
+            client = cls(
+                identity, normalize_phone_number(state.phone),
+                evaluator_key=state.evaluator_key, relay_id=state.relay_id, rng=rng,
+            )  # fmt: skip
+            live = client._state
+            if state.registration is not None:
+                live.registered = _restore_registration(identity, state.registration)
+            for c in state.contacts:
+                output = IdentifierOutput(c.oprf_key_id, c.output)
+                live.contacts[c.number] = _Contact(c.identity, output, c.mailbox_key)
+            for p in state.peers:
+                peer = _Peer(
+                    identity=p.identity,
+                    session=Session.restore(SessionSnapshot(p.session), rng=rng),
+                    mine=ConversationMailbox.from_private_bytes(p.mailbox),
+                    theirs=p.theirs,
+                    granted=p.granted,
+                    serial=p.serial,
+                    since=p.since,
+                    retired=[
+                        _Retired(
+                            ConversationMailbox.from_private_bytes(r.mailbox), r.until, r.superseded
+                        )
+                        for r in p.retired
+                    ],
+                )
+                if p.identity.signing_key in live.peers:
+                    raise DecodeError("decode.bad_state", "ClientState: a peer twice")
+                live.peers[p.identity.signing_key] = peer
+        except UsageError:
+            raise DecodeError("decode.bad_state", "ClientState: parts that do not match") from None
+        live.inbox = [Received(r.sender, r.text, r.first_contact) for r in state.inbox]
+        live.opened = set(state.opened)
+        live.delivered = dict.fromkeys(state.delivered)
+        return client
 
     # --- registration (spec §12.1: §8.5, §8.6, §10.3) -----------------------------------------
 

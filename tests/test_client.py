@@ -11,7 +11,7 @@ from typing import TypeVar
 import pytest
 
 from protocol.blinding import normalize_phone_number
-from protocol.client import Client, Exchange, Outgoing, Received
+from protocol.client import Client, ClientSnapshot, Exchange, Outgoing, Received
 from protocol.directory import Directory
 from protocol.errors import ProtocolError, StateError, UsageError
 from protocol.evaluator import Evaluator, OprfKeyPair
@@ -202,18 +202,8 @@ def test_exchange_misuse_is_a_usage_error() -> None:
 
 
 def _state(client: Client) -> object:
-    """What a failed operation must leave exactly as it was (spec §12.3)."""
-    state = client._state
-    registered = state.registered
-    assert registered is not None
-    peers = {
-        key: (p.session.snapshot(), p.mine.private_bytes(), p.theirs, p.granted)
-        for key, p in state.peers.items()
-    }
-    return (
-        peers, registered.prekeys.held_ids(), registered.keys.epochs(), sorted(registered.epochs),
-        list(state.inbox), set(state.opened), list(state.delivered),
-    )  # fmt: skip
+    """What a failed operation must leave exactly as it was (spec §12.3): the exported state."""
+    return client.snapshot()
 
 
 def _deposited(servers: Servers, exchange: Exchange[None], credential: bytes, now: int) -> bytes:
@@ -451,3 +441,121 @@ def test_a_refused_housekeeping_request_changes_nothing() -> None:
     assert _state(bob) == before
     carry(bob.rotate_first_contact(now=later), servers, b"bob", later)
     assert _state(bob) != before
+
+
+# --- exported state (spec §12.7) ------------------------------------------------------------------
+
+STORAGE_KEY = bytes(range(100, 132))
+
+
+def test_a_restored_client_continues_the_conversation() -> None:
+    servers, alice, bob = _talking("export round trip")
+    blob = bob.snapshot().to_bytes(STORAGE_KEY, servers.rng)
+    assert b"hello" not in blob and b"+44" not in blob
+    restored = Client.restore(ClientSnapshot.from_bytes(blob, STORAGE_KEY), rng=servers.rng)
+    assert restored.snapshot() == bob.snapshot()
+    assert restored.identity == bob.identity and restored.registered
+    assert restored.contacts() == bob.contacts()
+    del bob  # the device restarted: only the restored client goes on
+    carry(alice.send("+442079460958", b"after restart", now=NOW + 1), servers, b"a", NOW + 1)
+    got = carry(restored.fetch(now=NOW + 2), servers, b"bob", NOW + 2)
+    assert got == [Received(alice.identity, b"after restart", False)]
+    carry(restored.send("+447700900123", b"still me", now=NOW + 3), servers, b"bob", NOW + 3)
+    assert _texts(carry(alice.fetch(now=NOW + 4), servers, b"a", NOW + 4)) == [b"still me"]
+
+
+def test_a_restored_client_keeps_its_prekeys_and_first_contact_keys() -> None:
+    """Registered, then restored before anybody wrote: the first contact opens with the
+    restored prekey store and first-contact key, and its one-time prekey is consumed once."""
+    servers, alice, bob = _world("export keys")
+    carry(bob.register(now=NOW), servers, b"bob", NOW)
+    carry(bob.maintain(now=NOW), servers, b"bob", NOW)
+    restored = Client.restore(
+        ClientSnapshot.from_bytes(bob.snapshot().to_bytes(STORAGE_KEY, servers.rng), STORAGE_KEY),
+        rng=servers.rng,
+    )
+    carry(alice.register(now=NOW), servers, b"alice", NOW)
+    carry(alice.discover([normalize_phone_number("+44 20 7946 0958")], now=NOW), servers, b"a", NOW)
+    envelope = _deposited(servers, alice.send("+442079460958", b"first", now=NOW), b"a", NOW)
+    assert restored.receive(envelope) == Received(alice.identity, b"first", True)
+    assert carry(restored.fetch(now=NOW + 1), servers, b"bob", NOW + 1) == []
+    unregistered = Client.restore(_world("export fresh")[1].snapshot(), rng=servers.rng)
+    assert not unregistered.registered
+
+
+def test_an_exported_state_matches_its_cddl() -> None:
+    import pycddl
+
+    from tests.external import REPO
+
+    cddl = (REPO / "spec" / "wire.cddl").read_text(encoding="utf-8")
+    schema = pycddl.Schema(f"blindpost-root = client-state\n{cddl}")
+    servers, alice, bob = _talking("export cddl")
+    carry(alice.maintain(now=NOW), servers, b"alice", NOW)
+    for client in (alice, bob, _world("export cddl fresh")[1]):
+        schema.validate_cbor(client.snapshot().state.to_bytes())
+
+
+def test_a_wrong_key_a_tampered_byte_or_a_truncation_is_refused() -> None:
+    servers, _alice, bob = _talking("export tamper")
+    blob = bob.snapshot().to_bytes(STORAGE_KEY, servers.rng)
+    with pytest.raises(ProtocolError) as caught:
+        ClientSnapshot.from_bytes(blob, bytes(32))
+    assert caught.value.code == "auth.failed"
+    step = max(1, len(blob) // 200)
+    for position in sorted({*range(0, len(blob), step), 0, 23, 24, len(blob) - 1}):
+        tampered = bytearray(blob)
+        tampered[position] ^= 0x80
+        with pytest.raises(ProtocolError) as caught:
+            ClientSnapshot.from_bytes(bytes(tampered), STORAGE_KEY)
+        assert caught.value.code == "auth.failed", position
+    for length in (0, 1, 23, 24, 40, len(blob) // 2, len(blob) - 1):
+        with pytest.raises(ProtocolError) as caught:
+            ClientSnapshot.from_bytes(blob[:length], STORAGE_KEY)
+        assert caught.value.code == "auth.failed", length
+    with pytest.raises(UsageError):
+        ClientSnapshot.from_bytes(blob, b"short")
+
+
+def test_an_authentic_state_that_contradicts_itself_is_refused() -> None:
+    """Encrypted with the right key but inconsistent: a conversation mailbox whose key is
+    not a scalar, a peer twice, another version — each a decode code, never a traceback."""
+    import dataclasses
+
+    from protocol._client_state import ClientState
+    from protocol.codec import decode, encode
+    from protocol.primitives import xchacha20_poly1305_seal
+
+    servers, _alice, bob = _talking("export inconsistent")
+    state = bob.snapshot().state
+
+    def sealed(plaintext: bytes) -> bytes:
+        from protocol._client_state import _blob_key
+
+        nonce = bytes(24)
+        return nonce + xchacha20_poly1305_seal(_blob_key(STORAGE_KEY), nonce, plaintext, b"")
+
+    (peer,) = state.peers
+    twice = dataclasses.replace(state, peers=(peer, peer))
+    bad_mailbox = dataclasses.replace(
+        state, peers=(dataclasses.replace(peer, mailbox=b"\xff" * 64),)
+    )
+    newer = decode(state.to_bytes(), max_size=ClientState.MAX_SIZE)
+    assert isinstance(newer, dict)
+    newer[0] = 2
+    for plaintext, code in (
+        (twice.to_bytes(), "decode.bad_state"),
+        (bad_mailbox.to_bytes(), "decode.bad_state"),
+        (encode(newer), "decode.version"),
+        (b"\xa0", "decode.version"),
+    ):
+        with pytest.raises(ProtocolError) as caught:
+            Client.restore(
+                ClientSnapshot.from_bytes(sealed(plaintext), STORAGE_KEY), rng=servers.rng
+            )
+        assert caught.value.code == code
+    assert "redacted" in repr(bob.snapshot()) and "hello" not in repr(bob.snapshot().state)
+    import pickle
+
+    with pytest.raises(TypeError):
+        pickle.dumps(bob.snapshot())
