@@ -559,3 +559,42 @@ def test_an_authentic_state_that_contradicts_itself_is_refused() -> None:
 
     with pytest.raises(TypeError):
         pickle.dumps(bob.snapshot())
+
+
+# --- loss and reordering through the client API (spec §7.6, §12.3) -------------------------------
+
+
+def test_a_conversation_with_loss_reordering_and_duplicates() -> None:
+    """Five messages in flight at once: the network delivers 4, 1, 3, 5 and loses 2 (its
+    deposit refused: a lost message, §12.3); Bob reads them in arrival order, keeps a skipped
+    key for 2, refuses a late duplicate of 1 by SMS, and the conversation goes on both ways
+    through new DH ratchet steps."""
+    servers, alice, bob = _talking("loss and reordering")
+    pending = {i: alice.send("+442079460958", f"m{i}".encode(), now=NOW) for i in range(1, 6)}
+    assert all(e.request is not None and e.request.op == "deposit" for e in pending.values())
+    copy_of_1 = pending[1].request
+    for i in (4, 1, 3, 5):
+        carry(pending[i], servers, b"alice", NOW)
+    lost = pending[2]
+    assert lost.request is not None
+    with pytest.raises(StateError):
+        lost.fail(StateError("state.rate_limited", "the network lost it"))
+    got = carry(bob.fetch(now=NOW + 1), servers, b"bob", NOW + 1)
+    assert _texts(got) == [b"m4", b"m1", b"m3", b"m5"]
+    assert bob._state.peers[alice.identity.signing_key].session.skipped_key_count == 1
+    assert copy_of_1 is not None
+    from protocol.relay import Deposit
+
+    late = Deposit.from_bytes(copy_of_1.body).envelope  # m1 again, by SMS (§11.7)
+    before = _state(bob)
+    assert bob.receive(late) is None
+    assert _state(bob) == before
+    for turn in range(4):  # alternate: each direction change is a DH ratchet step
+        sender, receiver, to = (
+            (bob, alice, "+447700900123") if turn % 2 == 0 else (alice, bob, "+442079460958")
+        )
+        now = NOW + 10 + turn
+        carry(sender.send(to, f"turn {turn}".encode(), now=now), servers, b"x", now)
+        assert _texts(carry(receiver.fetch(now=now), servers, b"x", now)) == [
+            f"turn {turn}".encode()
+        ]
