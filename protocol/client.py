@@ -22,7 +22,7 @@ Multi-device accounts are out of scope (§12.4).
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
@@ -96,6 +96,7 @@ from .relay import (
     sign_deposit,
     solve_pow,
 )
+from .sms import CompactSession, Reassembled, decode_compact, open_sms_session
 
 __all__ = ["Client", "ClientSnapshot", "Exchange", "Outgoing", "Received", "Role"]
 
@@ -507,15 +508,21 @@ class Client:
 
     # --- sending (spec §9.4, §9.5, §10.5, §10.6) ----------------------------------------------
 
-    def send(self, to: str, text: bytes, *, now: int) -> Exchange[None]:
+    def send(self, to: str | IdentityKey, text: bytes, *, now: int) -> Exchange[None]:
         """Send ``text`` to the discovered number ``to``: a first contact through its routing
         ID the first time (bundle, seal, proof of work), a session envelope into the peer's
-        conversation mailbox after that."""
+        conversation mailbox after that. ``to`` may also be the identity of a conversation
+        (a :attr:`Received.sender`): an answer to someone who wrote first needs no discovery."""
+        if type(text) is not bytes:
+            raise UsageError("usage.bad_argument", "text is bytes")
+        if isinstance(to, IdentityKey):
+            known = self._state.peers.get(to.signing_key)
+            if known is None:
+                raise UsageError("usage.bad_argument", "no conversation with this identity")
+            return Exchange(self._session_send(known, text, now))
         contact = self._state.contacts.get(to)
         if contact is None:
             raise UsageError("usage.bad_argument", "not a discovered contact")
-        if type(text) is not bytes:
-            raise UsageError("usage.bad_argument", "text is bytes")
         peer = self._state.peers.get(contact.identity.signing_key)
         if peer is None:
             return Exchange(self._first_contact(contact, text, now))
@@ -720,19 +727,22 @@ class Client:
     # --- receiving (spec §9.4.3, §9.5, §10.3) -------------------------------------------------
 
     def fetch(self, *, now: int) -> Exchange[list[Received]]:
-        """Fetch, open and acknowledge what waits at the routing ID and in every conversation
-        mailbox; returns the messages in the order they were opened."""
+        """Fetch, open and acknowledge what waits at the watched routing IDs and in every
+        conversation mailbox; returns the messages in the order they were opened. A client
+        that has not registered reads only the conversations it started; one with neither
+        is ``usage.bad_state``."""
         return Exchange(self._fetch(now))
 
     def _fetch(self, now: int) -> Generator[Outgoing, bytes, list[Received]]:
         registered = self._state.registered
-        if registered is None:
+        if registered is None and not self._state.peers:
             raise UsageError("usage.bad_state", "register first")
         # Opened messages wait in the inbox until the exchange completes: a refused
         # acknowledgement or an abandoned exchange loses none (the next fetch returns them).
         inbox = self._state.inbox
         opened_ids = self._state.opened
-        for epoch in self._watched(registered):
+        for epoch in [] if registered is None else self._watched(registered):
+            assert registered is not None
             secret = self._epoch_secret(registered, epoch)
             for stored in (yield from self._fetch_from(secret, now)):
                 if stored.id not in opened_ids:  # else opened by a fetch whose ack was refused
@@ -763,7 +773,7 @@ class Client:
         that carries only a mailbox grant. Any other failure raises its code and changes
         nothing."""
         registered = self._state.registered
-        if registered is None:
+        if registered is None and not self._state.peers:
             raise UsageError("usage.bad_state", "register first")
         if type(envelope) is not bytes:
             raise UsageError("usage.bad_argument", "an envelope is bytes")
@@ -771,7 +781,8 @@ class Client:
         for peer in self._state.peers.values():
             if address in (peer.mine.mailbox_id, *(r.mailbox.mailbox_id for r in peer.retired)):
                 return self._deliver_session(peer, envelope)
-        for epoch in self._watched(registered):
+        for epoch in [] if registered is None else self._watched(registered):
+            assert registered is not None
             if registered.output.routing_id(registered.mailbox.public_key, epoch) == address:
                 return self._deliver_first(registered, envelope, epoch)
         raise StateError("state.unknown_mailbox", "the envelope is for no address of this client")
@@ -803,14 +814,41 @@ class Client:
             del state.delivered[next(iter(state.delivered))]
         return Received(opened.peer, first.body or b"", True)
 
+    def receive_sms(self, message: Reassembled) -> Received | None:
+        """Spec §12.5, §11.7: a session message that arrived by SMS (a reassembled session form,
+        §11.4), as :meth:`receive`. The form names no mailbox, so each conversation's session
+        is asked in turn (a failed attempt changes nothing, §7.7); none opening it is
+        ``auth.failed``. A first contact over SMS (§11.5) is ``decode.type``: the client does
+        not take those yet (§12.4)."""
+        if type(message) is not Reassembled:
+            raise UsageError("usage.bad_argument", "a Reassembled message")
+        if type(decode_compact(message.data)) is not CompactSession:
+            raise DecodeError("decode.type", "a first contact over SMS")
+        for peer in self._state.peers.values():
+
+            def opener(session: Session) -> bytes:
+                return open_sms_session(message.data, session, profile=message.profile)
+
+            try:
+                return self._deliver_session(peer, None, opener)
+            except AuthenticationError:
+                continue
+        raise AuthenticationError()
+
     @staticmethod
-    def _deliver_session(peer: _Peer, envelope: bytes) -> Received | None:
-        """Spec §9.5: open a session envelope of ``peer``'s conversation; take its grant (the
-        highest serial wins: grants can arrive out of order) and return the message, or
-        ``None`` for one delivered before (by the relay again, or by SMS, §11.7): the ratchet
-        refuses it as a replay, and it is already here."""
+    def _deliver_session(
+        peer: _Peer, envelope: bytes | None, opener: Callable[[Session], bytes] | None = None
+    ) -> Received | None:
+        """Spec §9.5: open a session envelope of ``peer``'s conversation (or, by ``opener``, its
+        SMS form); take its grant (the highest serial wins: grants can arrive out of order)
+        and return the message, or ``None`` for one delivered before (by the relay again, or by
+        SMS, §11.7): the ratchet refuses it as a replay, and it is already here."""
         try:
-            content = Content.from_bytes(open_session(envelope, peer.session))
+            if opener is None:
+                assert envelope is not None
+                content = Content.from_bytes(open_session(envelope, peer.session))
+            else:
+                content = Content.from_bytes(opener(peer.session))
         except StateError as error:
             if error.code != "state.replay":
                 raise
@@ -818,7 +856,8 @@ class Client:
         grant = content.grant
         if grant is not None and (peer.theirs is None or grant.serial > peer.theirs.serial):
             peer.theirs = grant
-        if peer.retired and Envelope.from_bytes(envelope).address == peer.mine.mailbox_id:
+        arrived_at = None if envelope is None else Envelope.from_bytes(envelope).address
+        if peer.retired and arrived_at == peer.mine.mailbox_id:
             for retired in peer.retired:  # the peer writes to the new mailbox now
                 retired.superseded = True
         if content.body is None:

@@ -598,3 +598,50 @@ def test_a_conversation_with_loss_reordering_and_duplicates() -> None:
         assert _texts(carry(receiver.fetch(now=now), servers, b"x", now)) == [
             f"turn {turn}".encode()
         ]
+
+
+def test_a_session_message_by_sms_then_its_relay_copy() -> None:
+    """Spec §11.7, §12.5: the deposit is not acknowledged, the same ratchet message goes by
+    SMS; Bob reads it once, and the relay's copy (or the SMS again) shows nothing."""
+    from protocol.sms import Profile, Reassembler, segment, session_form_of_envelope
+
+    servers, alice, bob = _talking("sms")
+    envelope = _deposited(servers, alice.send("+442079460958", b"no data here", now=NOW), b"a", NOW)
+    reassembler = Reassembler()
+    message = None
+    for piece in reversed(segment(Profile.BINARY, session_form_of_envelope(envelope), 7)):
+        message = reassembler.receive("+447700900123", piece, now=NOW) or message
+    assert message is not None
+    assert bob.receive_sms(message) == Received(alice.identity, b"no data here", False)
+    before = _state(bob)
+    assert bob.receive_sms(message) is None
+    assert carry(bob.fetch(now=NOW + 1), servers, b"bob", NOW + 1) == []
+    assert _state(bob) == before  # the relay's copy: acknowledged, not shown, no change
+    # a new message whose SMS form is tampered with: refused, nothing changes
+    fresh = _deposited(servers, alice.send("+442079460958", b"second", now=NOW + 2), b"a", NOW + 2)
+    data = session_form_of_envelope(fresh)
+    tampered = message._replace(data=data[:-1] + bytes([data[-1] ^ 1]))
+    before = _state(bob)
+    with pytest.raises(ProtocolError) as caught:
+        bob.receive_sms(tampered)
+    assert caught.value.code == "auth.failed"
+    assert _state(bob) == before
+    assert bob.receive_sms(message._replace(data=data)) == Received(
+        alice.identity, b"second", False
+    )
+
+
+def test_an_answer_by_identity_and_a_client_that_only_wrote() -> None:
+    """Bob answers the identity that wrote to him without discovering her number; Alice, who
+    never registered (she is not findable), still reads the conversation she started."""
+    servers, alice, bob = _world("answer by identity")
+    carry(bob.register(now=NOW), servers, b"bob", NOW)
+    carry(alice.discover([normalize_phone_number("+44 20 7946 0958")], now=NOW), servers, b"a", NOW)
+    carry(alice.send("+442079460958", b"hi", now=NOW), servers, b"alice", NOW)
+    (first,) = carry(bob.fetch(now=NOW), servers, b"bob", NOW)
+    carry(bob.send(first.sender, b"hello you", now=NOW), servers, b"bob", NOW)
+    assert not alice.registered
+    assert _texts(carry(alice.fetch(now=NOW), servers, b"a", NOW)) == [b"hello you"]
+    with pytest.raises(UsageError) as caught:
+        bob.send(IdentityKeyPair.generate(servers.rng).public, b"who?", now=NOW)
+    assert caught.value.code == "usage.bad_argument"
