@@ -539,6 +539,7 @@ class Client:
         bundle = response.bundle
         if bundle.identity != contact.identity:  # the directory's identity, not the relay's
             raise AuthenticationError()
+        bundle.verify()  # every signature (§9.4.1), before any request for this contact
         mine = ConversationMailbox.generate(rng)
         yield self._owner(
             mine.owner_secret, OPEN_OP,
