@@ -132,7 +132,7 @@ class Outgoing:
     body: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Received:
     """A message a fetch delivered: the sender's identity (authenticated by the handshake) and
     the text. ``first_contact`` is true for the message that started the conversation."""
@@ -140,6 +140,12 @@ class Received:
     sender: IdentityKey
     text: bytes
     first_contact: bool
+
+    def __repr__(self) -> str:  # message bodies are redacted (spec §9.6, §1.5)
+        return (
+            f"Received(sender={self.sender.signing_key[:8].hex()}…, text=<{len(self.text)} "
+            f"bytes>, first_contact={self.first_contact})"
+        )
 
 
 class Exchange(Generic[T]):
@@ -194,7 +200,7 @@ class Exchange(Generic[T]):
         return self._result  # type: ignore[return-value]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class _Retired:
     """A conversation mailbox replaced by a newer one (spec §9.5): read until a message
     arrives in the new one (``superseded``) or ``until`` (``MAX_TTL`` after the new grant)."""
@@ -204,7 +210,7 @@ class _Retired:
     superseded: bool = False
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class _Peer:
     """A conversation: the session, where to deposit for the peer, and my mailbox for it."""
 
@@ -218,7 +224,7 @@ class _Peer:
     retired: list[_Retired] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class _Registered:
     output: IdentifierOutput
     mailbox: MailboxKeyPair
@@ -229,7 +235,7 @@ class _Registered:
     epochs: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class _Contact:
     """A number discovery found: the owner's identity, and what its routing ID of any epoch is
     made of (spec §8.3), so that a first contact goes to the epoch of the sender's clock."""
@@ -242,7 +248,7 @@ class _Contact:
         return self.output.routing_id(self.mailbox_key, epoch)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class _State:
     registered: _Registered | None = None
     contacts: dict[str, _Contact] = field(default_factory=dict)
@@ -250,6 +256,9 @@ class _State:
     inbox: list[Received] = field(default_factory=list)
     opened: set[bytes] = field(default_factory=set)  # envelope ids opened, not yet acknowledged
     delivered: dict[bytes, None] = field(default_factory=dict)  # first contacts' ids, oldest first
+
+    def __repr__(self) -> str:  # numbers, keys, sessions and texts: all of it is private
+        return f"_State(peers={len(self.peers)}, contacts={len(self.contacts)}, <redacted>)"
 
 
 def _restore_registration(identity: IdentityKeyPair, saved: RegistrationState) -> _Registered:

@@ -645,3 +645,11 @@ def test_an_answer_by_identity_and_a_client_that_only_wrote() -> None:
     with pytest.raises(UsageError) as caught:
         bob.send(IdentityKeyPair.generate(servers.rng).public, b"who?", now=NOW)
     assert caught.value.code == "usage.bad_argument"
+
+
+def test_nothing_secret_in_a_repr() -> None:
+    servers, alice, bob = _talking("reprs")
+    carry(alice.send("+442079460958", b"private words", now=NOW), servers, b"a", NOW)
+    (got,) = carry(bob.fetch(now=NOW), servers, b"b", NOW)
+    for shown in (repr(got), repr(bob), repr(bob._state), repr(bob.snapshot())):
+        assert "private words" not in shown and "7946" not in shown and "+44" not in shown
