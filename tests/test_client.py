@@ -502,8 +502,7 @@ def test_a_wrong_key_a_tampered_byte_or_a_truncation_is_refused() -> None:
     with pytest.raises(ProtocolError) as caught:
         ClientSnapshot.from_bytes(blob, bytes(32))
     assert caught.value.code == "auth.failed"
-    step = max(1, len(blob) // 200)
-    for position in sorted({*range(0, len(blob), step), 0, 23, 24, len(blob) - 1}):
+    for position in range(len(blob)):  # every byte: nonce, ciphertext, tag
         tampered = bytearray(blob)
         tampered[position] ^= 0x80
         with pytest.raises(ProtocolError) as caught:
