@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Generic, Literal, TypeVar
 
 from ._client_state import (
@@ -283,7 +284,7 @@ class Client:
     """Spec §12: a user's device — identity, phone number, the evaluator's pinned key and the
     relay it uses. ``rng`` draws every random value; ``now`` is each operation's time."""
 
-    __slots__ = ("_evaluator_key", "_identity", "_phone", "_relay_id", "_rng", "_state")
+    __slots__ = ("_dropped", "_evaluator_key", "_identity", "_phone", "_relay_id", "_rng", "_state")
 
     def __init__(
         self,
@@ -306,6 +307,7 @@ class Client:
         self._relay_id = relay_id
         self._rng = rng
         self._state = _State()
+        self._dropped = 0
 
     def __repr__(self) -> str:
         return f"Client(identity={self._identity.public!r}, private=<redacted>)"
@@ -317,6 +319,12 @@ class Client:
     @property
     def registered(self) -> bool:
         return self._state.registered is not None
+
+    @property
+    def dropped(self) -> int:
+        """Spec §12.3: how many fetched envelopes did not open and were acknowledged without a
+        message, since this object was made (a diagnostic, not part of the exported state)."""
+        return self._dropped
 
     def contacts(self) -> dict[str, IdentityKey]:
         """The numbers discovery found, with their owners' identities (spec §8.7)."""
@@ -756,7 +764,9 @@ class Client:
             secret = self._epoch_secret(registered, epoch)
             for stored in (yield from self._fetch_from(secret, now)):
                 if stored.id not in opened_ids:  # else opened by a fetch whose ack was refused
-                    received = self._deliver_first(registered, stored.envelope, epoch)
+                    received = self._unless_hostile(
+                        partial(self._deliver_first, registered, stored.envelope, epoch)
+                    )
                     if received is not None:
                         inbox.append(received)
                     opened_ids.add(stored.id)
@@ -874,6 +884,17 @@ class Client:
             return None
         return Received(peer.identity, content.body, False)
 
+    def _unless_hostile(self, deliver: Callable[[], Received | None]) -> Received | None:
+        """Spec §12.3: an envelope at the relay that does not open — hostile or corrupted; the
+        client's state only moves forward, so it never will — is acknowledged like the others
+        and counted in :attr:`dropped`, so that it cannot block the mailbox. Opening is
+        transactional: the failure changed nothing."""
+        try:
+            return deliver()
+        except (DecodeError, AuthenticationError, StateError):
+            self._dropped += 1
+            return None
+
     def _fetch_mailbox(
         self, peer: _Peer, mailbox: ConversationMailbox, now: int
     ) -> Generator[Outgoing, bytes, None]:
@@ -881,7 +902,9 @@ class Client:
         opened_ids = self._state.opened
         for stored in (yield from self._fetch_from(mailbox.owner_secret, now)):
             if stored.id not in opened_ids:  # else opened by a fetch whose ack was refused
-                received = self._deliver_session(peer, stored.envelope)
+                received = self._unless_hostile(
+                    partial(self._deliver_session, peer, stored.envelope)
+                )
                 if received is not None:
                     self._state.inbox.append(received)
                 opened_ids.add(stored.id)

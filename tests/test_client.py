@@ -652,3 +652,37 @@ def test_nothing_secret_in_a_repr() -> None:
     (got,) = carry(bob.fetch(now=NOW), servers, b"b", NOW)
     for shown in (repr(got), repr(bob), repr(bob._state), repr(bob.snapshot())):
         assert "private words" not in shown and "7946" not in shown and "+44" not in shown
+
+
+def test_envelopes_that_do_not_open_cannot_block_a_mailbox() -> None:
+    """Anyone who pays the proof of work can deposit at a routing ID, and a peer can deposit
+    anything into its mailbox: what does not open is acknowledged, counted and dropped, the
+    messages around it arrive, and the relay keeps nothing (spec §12.3)."""
+    from protocol.blinding import epoch_of
+    from protocol.envelope import Envelope, envelope_id
+    from protocol.relay import BundleRequest, BundleResponse, Deposit, sign_deposit, solve_pow
+
+    servers, alice, bob = _talking("hostile envelopes")
+    own = bob._state.registered
+    assert own is not None
+    routing_id = own.output.routing_id(own.mailbox.public_key, epoch_of(NOW))
+    response = BundleResponse.from_bytes(
+        servers.relay.bundle(BundleRequest(routing_id).to_bytes(), now=NOW)
+    )
+    garbage = Envelope(routing_id, 3600, bytes(range(256)) * 8).to_bytes()  # 2048 bytes
+    nonce = solve_pow(response.seed, routing_id, envelope_id(garbage), response.effort,
+                      rng=servers.rng)  # fmt: skip
+    servers.relay.deposit(Deposit(garbage, response.seed, nonce).to_bytes(), now=NOW)
+    grant = alice._state.peers[bob.identity.signing_key].theirs  # Bob's mailbox, for Alice
+    assert grant is not None
+    junk = Envelope(grant.mailbox_id, 3600, bytes(256)).to_bytes()
+    signature = sign_deposit(grant.deposit_key, relay_id=RELAY_ID, address=grant.mailbox_id,
+                             envelope_id=envelope_id(junk), time=NOW)  # fmt: skip
+    servers.relay.deposit(Deposit(junk, time=NOW, signature=signature).to_bytes(), now=NOW)
+    carry(alice.send("+442079460958", b"after the junk", now=NOW), servers, b"a", NOW)
+    before = bob.dropped
+    got = carry(bob.fetch(now=NOW + 1), servers, b"bob", NOW + 1)
+    assert _texts(got) == [b"after the junk"]
+    assert bob.dropped == before + 2
+    assert carry(bob.fetch(now=NOW + 2), servers, b"bob", NOW + 2) == []
+    assert servers.relay._store.dump()["envelope"] == []  # type: ignore[attr-defined]
