@@ -396,7 +396,9 @@ _sodium_sign_open: Final = _sodium_lib.crypto_sign_open
 _sodium_scalarmult_base: Final = _sodium_lib.crypto_scalarmult_base
 
 
-def _sodium_chacha20_poly1305_seal(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+def _sodium_chacha20_poly1305_seal(
+    key: bytes, nonce: bytes, plaintext: bytes, aad: bytes
+) -> bytes:
     """libsodium ``crypto_aead_chacha20poly1305_ietf_encrypt``; the caller checked that
     ``key`` (32), ``nonce`` (12), ``plaintext`` and ``aad`` are ``bytes``."""
     size = len(plaintext)

@@ -18,7 +18,7 @@ from tests.external import REPO
 
 VECTORS = REPO / "vectors"
 
-BROKEN = """
+BROKEN = '''
 import sys, time
 from protocol.edge.conformance import adapter_main, _answer_verify
 
@@ -57,7 +57,7 @@ def verify(suite, case):
 
 
 sys.exit(adapter_main(verify=verify))
-"""
+'''
 
 
 def _broken(tmp_path: Path, kind: str) -> str:

@@ -110,8 +110,7 @@ _U32, _U64 = Kind("uint", hi=2**32 - 1), Kind("uint", hi=2**64 - 1)
 _NONE: Callable[[dict[Any, Any]], None] = lambda m: None  # noqa: E731
 
 IDENTITY = Schema(
-    1,
-    {1: (_fixed(32), False), 2: (_fixed(32), False), 3: (_fixed(64), False)},
+    1, {1: (_fixed(32), False), 2: (_fixed(32), False), 3: (_fixed(64), False)},
     lambda m: _x25519(m[2]),
 )
 SIGNED = Schema(

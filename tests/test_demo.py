@@ -25,7 +25,7 @@ def test_demo_runs_the_real_flow() -> None:
     assert "→ registered" in text and text.count("→ not registered") == 2
     assert "per-user key: refused with auth.failed" in text
     assert "first-contact key is not signed by Bob: refused with auth.failed" in text
-    assert 'opens the envelope: "Hi Bob, it\'s Alice."' in text
+    assert "opens the envelope: \"Hi Bob, it's Alice.\"" in text
     assert "deposit replayed after Bob acknowledged it: refused with state.replay" in text
     assert "envelope replayed to Bob's device: refused with state.unknown_prekey" in text
     assert "'Hello Alice! Got it.'" in text

@@ -150,11 +150,9 @@ def test_envelope_round_trip(address: bytes, ttl: int, size: int) -> None:
     data = envelope.to_bytes()
     assert len(data) == ENVELOPE_HEADER_SIZE + size
     assert Envelope.from_bytes(data) == envelope
-    assert (
-        envelope.id
-        == envelope_id(data)
-        == hashlib.sha256(b"Blindpost-v1 envelope-id" + data).digest()[:16]
-    )
+    assert envelope.id == envelope_id(data) == hashlib.sha256(
+        b"Blindpost-v1 envelope-id" + data
+    ).digest()[:16]
 
 
 @given(st.binary(max_size=400))

@@ -647,17 +647,13 @@ def test_a_parsed_recipient_key_decapsulates_like_its_bytes() -> None:
     sk_r, pk_r = hpke.derive_key_pair(bytes(range(32)))
     sk_s, pk_s = hpke.derive_key_pair(bytes(range(1, 33)))
     key = X25519KeyPair(sk_r)
-    enc, ct = hpke.seal_auth_psk(
-        suite, pk_r, b"info", b"aad", b"pt", bytes(32), b"id", sk_s, rng=system_rng
-    )
+    enc, ct = hpke.seal_auth_psk(suite, pk_r, b"info", b"aad", b"pt", bytes(32), b"id", sk_s,
+                                 rng=system_rng)
     for recipient in (sk_r, key):
-        assert (
-            hpke.open_auth_psk(suite, enc, recipient, b"info", b"aad", ct, bytes(32), b"id", pk_s)
-            == b"pt"
-        )
+        assert hpke.open_auth_psk(suite, enc, recipient, b"info", b"aad", ct, bytes(32), b"id",
+                                  pk_s) == b"pt"
         assert hpke.decap(enc, recipient) == hpke.decap(enc, sk_r)
     with pytest.raises(ProtocolError) as caught:
-        hpke.open_auth_psk(
-            suite, enc, X25519KeyPair(sk_s), b"info", b"aad", ct, bytes(32), b"id", pk_s
-        )
+        hpke.open_auth_psk(suite, enc, X25519KeyPair(sk_s), b"info", b"aad", ct, bytes(32), b"id",
+                           pk_s)
     assert caught.value.code == "auth.failed"

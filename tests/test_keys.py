@@ -528,9 +528,8 @@ def test_upload_list_bounds() -> None:
     identity = ALICE.identity
     rng = SeededRng(b"at-the-limit")
     kems = tuple(
-        KemPrekeyPair.generate(
-            identity, prekey_id=1000 + i, now=0, last_resort=False, rng=rng
-        ).public
+        KemPrekeyPair.generate(identity, prekey_id=1000 + i, now=0, last_resort=False, rng=rng)
+        .public
         for i in range(MAX_KEM_ONE_TIME_PREKEYS)
     )
     base = PrekeyUpload.from_bytes(UPLOAD)

@@ -198,7 +198,9 @@ def test_labeled_kdf_keys3_argument_errors() -> None:
 def test_labeled_kdf_argument_errors() -> None:
     assert code(lambda: labeled_kdf(b"", b"", b"", b"", 32)) == "usage.bad_argument"
     assert code(lambda: labeled_kdf(b"a\x00b", b"", b"", b"", 32)) == "usage.bad_argument"
-    assert code(lambda: labeled_kdf(b"a", b"", b"", b"", 255 * 32 + 1)) == ("usage.bad_argument")
+    assert code(lambda: labeled_kdf(b"a", b"", b"", b"", 255 * 32 + 1)) == (
+        "usage.bad_argument"
+    )
 
 
 # Sizes on both sides of the libsodium/OpenSSL switch of the one-shot AEADs (640 bytes of

@@ -230,11 +230,9 @@ def test_owner_proof_failures_return_nothing_and_change_nothing() -> None:
                          time=NOW, rng=w.rng)  # fmt: skip
     request = OwnerRequest.from_bytes(good)
     other = Scalar.random(w.rng)
-    by_other = OwnerRequest.from_bytes(
-        owner_request(
-            other, relay_id=RELAY_ID, op=FETCH_OP, body=FetchBody(10), time=NOW, rng=w.rng
-        )
-    )
+    by_other = OwnerRequest.from_bytes(owner_request(
+        other, relay_id=RELAY_ID, op=FETCH_OP, body=FetchBody(10), time=NOW, rng=w.rng
+    ))
     cases = {
         "wrong key": OwnerRequest(
             w.routing_id, NOW, FETCH_OP, request.body, by_other.commitment, by_other.response
@@ -313,10 +311,9 @@ def test_open_update_mismatch_and_capacity() -> None:
     a, b = Scalar.random(w.rng), Scalar.random(w.rng)
     w.owner(OPEN_OP, OpenBody(KIND_CONVERSATION, deposit_key=bytes(32)), secret=a)
     before = w.store.dump()
-    assert (
-        code(lambda: w.owner(OPEN_OP, OpenBody(KIND_CONVERSATION, deposit_key=bytes(32)), secret=b))
-        == "state.relay_full"
-    )
+    assert code(
+        lambda: w.owner(OPEN_OP, OpenBody(KIND_CONVERSATION, deposit_key=bytes(32)), secret=b)
+    ) == "state.relay_full"
     assert w.store.dump()["mailbox"] == before["mailbox"]
 
 
@@ -396,10 +393,7 @@ def test_first_contact_deposit_codes() -> None:
     other, _ = w.first_contact(b"another")
     reused = Deposit(other, request.seed, request.nonce).to_bytes()
     assert pow_value(request.seed, w.routing_id, envelope_id(other), request.nonce) != pow_value(  # type: ignore[arg-type]
-        request.seed,
-        w.routing_id,
-        envelope_id(envelope),
-        request.nonce,  # type: ignore[arg-type]
+        request.seed, w.routing_id, envelope_id(envelope), request.nonce  # type: ignore[arg-type]
     )
     with contextlib.suppress(StateError):
         w.relay.deposit(reused, now=NOW)  # passes only by chance (1 in 256 at MIN_EFFORT)

@@ -53,18 +53,8 @@ def _free_port() -> int:
 def test_a_server_process_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     port, db = _free_port(), tmp_path / "relay.db"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "protocol.edge.cli",
-            "serve",
-            "--role",
-            "all",
-            "--port",
-            str(port),
-            "--store",
-            f"sqlite:{db}",
-        ],
+        [sys.executable, "-m", "protocol.edge.cli", "serve", "--role", "all", "--port",
+         str(port), "--store", f"sqlite:{db}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

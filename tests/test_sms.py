@@ -220,7 +220,9 @@ def _content(text_size: int) -> bytes:
 def test_spec_segment_tables_match_real_encodings() -> None:
     spec = (REPO / "spec" / "protocol.md").read_text(encoding="utf-8")
     section = spec[spec.index("### 11.8 Segment tables") :]
-    row = r"^\| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|$"
+    row = (
+        r"^\| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|$"
+    )
     rows = re.findall(row, section, re.MULTILINE)
     assert len(rows) >= 8
     alice, bob = _sessions("tables")

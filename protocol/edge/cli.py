@@ -208,7 +208,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="blindpost", description=__doc__.split("\n")[0], epilog=_EPILOG
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run a real flow end to end and show what servers saw")
+    demo = commands.add_parser(
+        "demo", help="run a real flow end to end and show what servers saw"
+    )
     demo.add_argument(
         "--db", type=Path, help="keep the relay's SQLite database here (default: a temporary file)"
     )

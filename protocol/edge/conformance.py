@@ -118,10 +118,8 @@ def canaries(suite: str, cases: Sequence[dict[str, Any]]) -> list[dict[str, Any]
 
 def _corruptions(case: dict[str, Any]) -> Iterator[dict[str, Any]]:
     if case.get("result") == "valid":
-        yield (
-            case
-            | {"result": "invalid", "error": "decode.type"}
-            | ({"value": None} if "value" in case else {})
+        yield case | {"result": "invalid", "error": "decode.type"} | (
+            {"value": None} if "value" in case else {}
         )
     else:
         other = "auth.failed" if case.get("error") != "auth.failed" else "decode.type"
@@ -165,8 +163,9 @@ class SuiteReport:
 
     @property
     def ok(self) -> bool:
-        return self.skipped or (
-            self.failed == 0 and self.not_run == 0 and self.canaries_refused == self.canaries
+        return (
+            self.skipped
+            or (self.failed == 0 and self.not_run == 0 and self.canaries_refused == self.canaries)
         )
 
 

@@ -958,7 +958,9 @@ def _lifetime_scripts() -> list[Case]:
         ]
     )
     crowd = [_Party(rng) for _ in range(TARGET_LOAD)]
-    steps = [_reg(p, rng(32), T0 + i, f"crowd {i // 10}".encode()) for i, p in enumerate(crowd)]
+    steps = [
+        _reg(p, rng(32), T0 + i, f"crowd {i // 10}".encode()) for i, p in enumerate(crowd)
+    ]
     later = T0 + TARGET_LOAD + REGISTRATION_LIFETIME
     steps += [
         _step("parameters", T0 + TARGET_LOAD),

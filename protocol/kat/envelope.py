@@ -387,7 +387,9 @@ def _open_case(
             {
                 "envelope": data.hex(),
                 "epoch": epoch,
-                "recipient_rng": [v.hex() for v in fc.recipient_rng.drawn] if error is None else [],
+                "recipient_rng": [v.hex() for v in fc.recipient_rng.drawn]
+                if error is None
+                else [],
                 "result": "valid" if error is None else "invalid",
                 "error": error,
             }
@@ -735,7 +737,9 @@ def generate() -> list[Case]:
     fc = _new_first_contact("first-contact-one-time", one_time=True)
     fc_no_opk = _new_first_contact("first-contact-no-opk", one_time=False)
     cases = _padding_cases()
-    conversation = _conversation_case(_new_first_contact("first-contact-one-time", one_time=True))
+    conversation = _conversation_case(
+        _new_first_contact("first-contact-one-time", one_time=True)
+    )
     cases += _envelope_cases(fc.envelope, bytes.fromhex(conversation["messages"][1]["envelope"]))
     cases.append(
         _first_contact_case(

@@ -236,7 +236,9 @@ class _Script:
         return self._record("bundle", now, request, lambda: self.relay.bundle(request, now=now))
 
     def deposit(self, request: bytes, now: int = _NOW) -> bytes:
-        return self._record("deposit", now, request, lambda: self.relay.deposit(request, now=now))
+        return self._record(
+            "deposit", now, request, lambda: self.relay.deposit(request, now=now)
+        )
 
     def envelope(self, address: bytes | None = None, size: int = 256) -> bytes:
         return Envelope(address or self.routing_id, _TTL, self.rng(size)).to_bytes()
@@ -423,8 +425,7 @@ def _scripts() -> list[Case]:
     envelope = s.envelope()
     identifier = envelope_id(envelope)
     nonce = next(
-        n
-        for n in (i.to_bytes(16, "big") for i in range(1 << 16))
+        n for n in (i.to_bytes(16, "big") for i in range(1 << 16))
         if not pow_valid(pow_value(seed, s.routing_id, identifier, n), MIN_EFFORT)
     )
     s.deposit(Deposit(envelope, seed, nonce).to_bytes())

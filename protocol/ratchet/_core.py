@@ -610,7 +610,9 @@ class Session:
             self._commit_index(changes)
         return plaintext
 
-    def _decrypt_next(self, data: bytes, following: _Chain, n: int, check: _Check | None) -> bytes:
+    def _decrypt_next(
+        self, data: bytes, following: _Chain, n: int, check: _Check | None
+    ) -> bytes:
         """Spec §7.3 ``DHRatchetHE``: the first message seen on the next receiving chain."""
         header = following.open_header(data, n)
         remote = header[:32]

@@ -136,7 +136,6 @@ def check_deposit_signature(
 
 # --- proof of work (spec §10.6) --------------------------------------------------------------
 
-
 def pow_value(seed: bytes, address: bytes, envelope_id: bytes, nonce: bytes) -> int:
     """Spec §10.6: ``u32be(SHA-256(LABEL_POW || seed || address || id || nonce)[0:4])``."""
     return int.from_bytes(sha256(LABEL_POW + seed + address + envelope_id + nonce)[:4])
@@ -147,7 +146,9 @@ def pow_valid(value: int, effort: int) -> bool:
     return value * effort <= _U32_MAX
 
 
-def solve_pow(seed: bytes, address: bytes, envelope_id: bytes, effort: int, *, rng: Rng) -> bytes:
+def solve_pow(
+    seed: bytes, address: bytes, envelope_id: bytes, effort: int, *, rng: Rng
+) -> bytes:
     """Spec §10.6: a nonce that passes (about ``effort`` hashes on average).
 
     Starts from 16 bytes of ``rng`` and counts up, so two senders never search the same nonces.

@@ -83,13 +83,11 @@ class RelayStore(Protocol):
     def delete_mailbox(self, address: bytes) -> None:
         """Delete the mailbox and its envelopes, bundle, one-time prekeys and buckets (not its
         tombstones or owner-proof replay entries, which run out by themselves)."""
-
     def mailbox_count(self) -> int: ...
 
     # envelope
     def mailbox_usage(self, address: bytes) -> tuple[int, int]:
         """``(count, bytes)`` of the envelopes the mailbox holds (expired ones included)."""
-
     def has_envelope(self, address: bytes, envelope_id: bytes) -> bool: ...
     def put_envelope(self, record: EnvelopeRecord) -> None: ...
     def envelopes(
@@ -97,7 +95,6 @@ class RelayStore(Protocol):
     ) -> list[EnvelopeRecord]:
         """Unexpired envelopes (``expires > now``) in arrival order (ties: deposit order), at
         most ``limit``, stopping before their sizes would exceed ``max_bytes`` (at least one)."""
-
     def delete_envelopes(self, address: bytes, ids: Sequence[bytes]) -> list[bytes]:
         """Delete the named envelopes of the mailbox; return the ids that were deleted."""
 
@@ -107,7 +104,6 @@ class RelayStore(Protocol):
     def one_time_count(self, address: bytes) -> int: ...
     def add_one_time(self, address: bytes, prekeys: Sequence[tuple[int, bytes]]) -> None:
         """Add one-time prekeys (id, encoding); an id the pool holds already is skipped."""
-
     def take_one_time(self, address: bytes) -> bytes | None:
         """Remove and return the oldest one-time prekey of the pool, if any."""
 
@@ -123,7 +119,6 @@ class RelayStore(Protocol):
     def put_proof(self, address: bytes, commitment: bytes, until: int) -> None:
         """Record an owner proof's ``R``; ``state.replay`` if the address has it already (a
         use that raced the relay's :meth:`has_proof` check in another process)."""
-
     def has_pow(self, seed: bytes, nonce: bytes) -> bool: ...
     def put_pow(self, seed: bytes, nonce: bytes) -> None:
         """Record a proof of work; ``state.replay`` if it is recorded already (as above)."""
@@ -131,7 +126,6 @@ class RelayStore(Protocol):
     # seeds
     def seeds(self) -> list[tuple[bytes, int]]:
         """``(seed, created)``, newest first."""
-
     def put_seed(self, seed: bytes, created: int) -> None: ...
 
     # maintenance
@@ -140,11 +134,9 @@ class RelayStore(Protocol):
         ``tombstone_until``), tombstones and owner-proof entries with ``until ≤ now``, mailboxes
         not touched since ``idle_before``, and all but the newest ``seeds_kept`` seeds with
         their proof-of-work entries."""
-
     def checkpoint(self) -> None:
         """Spec §10.9: after maintenance, let no journal keep the bytes of deleted rows (SQLite:
         ``wal_checkpoint(TRUNCATE)``); a store without a journal does nothing."""
-
     def dump(self) -> dict[str, list[dict[str, object]]]:
         """Every row of every table of §10.8, as ``{table: [{field: value}]}`` (tests)."""
 
