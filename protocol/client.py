@@ -72,7 +72,7 @@ from .envelope import (
 from .errors import AuthenticationError, DecodeError, ProtocolError, StateError, UsageError
 from .evaluator import PublishedKey
 from .handshake import PrekeyStore
-from .keys import IdentityKey, IdentityKeyPair, OneTimePrekeyPair
+from .keys import IdentityKey, IdentityKeyPair, OneTimePrekey, OneTimePrekeyPair
 from .primitives import Rng, Scalar
 from .ratchet import Session, SessionSnapshot
 from .relay import (
@@ -463,19 +463,20 @@ class Client:
             self._identity, output.discovery_token(), mailbox.public_key, now=now
         )
         yield Outgoing("directory", "register", registration.to_bytes())
-        prekeys, _upload = PrekeyStore.create(self._identity, now=now, rng=rng, batch=0)
+        prekeys, upload = PrekeyStore.create(
+            self._identity, now=now, rng=rng, batch=HOSTED_ONE_TIME_PREKEYS
+        )
         keys = FirstContactKeys(self._identity)
         keys.maintain(now=now, rng=rng)
         registered = _Registered(output, mailbox, prekeys, keys, now)
         epoch = epoch_of(now)
-        pool = prekeys.draft_one_time(HOSTED_ONE_TIME_PREKEYS, rng=rng)
+        pool = upload.one_time_prekeys  # the new store's: hosted at this epoch's routing ID
         yield from self._open_epoch(registered, epoch, pool, now)
-        prekeys.adopt_one_time(pool)
         registered.epochs[epoch] = tuple(p.id for p in pool)
         self._state.registered = registered  # commit
 
     def _open_epoch(
-        self, registered: _Registered, epoch: int, pool: Sequence[OneTimePrekeyPair], now: int
+        self, registered: _Registered, epoch: int, pool: Sequence[OneTimePrekey], now: int
     ) -> Generator[Outgoing, bytes, None]:
         """Spec §10.3: open the routing ID of ``epoch`` and host the first-contact bundle of
         that epoch there, with ``pool``'s one-time prekeys."""
@@ -485,11 +486,11 @@ class Client:
 
     def _publish(
         self, registered: _Registered, keys: FirstContactKeys, epoch: int,
-        pool: Sequence[OneTimePrekeyPair], now: int,
+        pool: Sequence[OneTimePrekey], now: int,
     ) -> Generator[Outgoing, bytes, None]:  # fmt: skip
         base = registered.prekeys.bundle()
         hosted = FirstContactBundle(base.identity, base.signed_prekey, None, keys.public(epoch))
-        body = PublishBody(hosted, tuple(p.public for p in pool))
+        body = PublishBody(hosted, tuple(pool))
         yield self._owner(self._epoch_secret(registered, epoch), PUBLISH_OP, body, now)
 
     # --- discovery (spec §8.7) ----------------------------------------------------------------
@@ -648,7 +649,7 @@ class Client:
             pools[epoch] = pool
             secret = self._epoch_secret(registered, epoch)
             yield self._owner(secret, OPEN_OP, OpenBody(KIND_FIRST_CONTACT), now)
-            yield from self._publish(registered, keys, epoch, pool, now)
+            yield from self._publish(registered, keys, epoch, [p.public for p in pool], now)
         for epoch in gone:
             yield self._owner(self._epoch_secret(registered, epoch), DELETE_OP, DeleteBody(), now)
         # commit
@@ -686,7 +687,8 @@ class Client:
         for epoch, (count, _left) in low.items():
             pools[epoch] = drafted[start : start + count]
             start += count
-            yield from self._publish(registered, registered.keys, epoch, pools[epoch], now)
+            publics = [p.public for p in pools[epoch]]
+            yield from self._publish(registered, registered.keys, epoch, publics, now)
         prekeys.adopt_one_time(drafted)  # commit
         for epoch, pool in pools.items():
             kept = tuple(i for i in registered.epochs[epoch] if i in held)
