@@ -14,7 +14,7 @@ from .blinding import (
     normalize_phone_number,
     request_evaluation,
 )
-from .client import Client, Exchange, Outgoing, Received
+from .client import Client, ClientSnapshot, Exchange, Outgoing, Received
 from .codec import Message, decode, encode
 from .directory import Directory, Registration, Unregistration
 from .envelope import (
@@ -62,6 +62,7 @@ from .sms import (
 __all__ = [
     "AuthenticationError",
     "Client",
+    "ClientSnapshot",
     "Content",
     "ConversationMailbox",
     "DecodeError",

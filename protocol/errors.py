@@ -236,7 +236,7 @@ CODES: Final[dict[str, tuple[type[ProtocolError], str]]] = {
     "state.unknown_mailbox": (
         StateError,
         "an owner operation on a mailbox the relay does not hold, or a bundle request for an"
-        " address that hosts none",
+        " address that hosts none, or an envelope a client received for no address of its own",
     ),
     "state.relay_full": (StateError, "a new mailbox at a relay that holds its most mailboxes"),
     "state.quota_count": (

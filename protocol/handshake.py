@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Final, Protocol
 
-from .codec import Bytes, Field, FixedBytes, Message, Nested, UInt
-from .errors import StateError, UsageError
+from .codec import Bytes, Field, FixedBytes, ListOf, Message, Nested, UInt
+from .errors import DecodeError, StateError, UsageError
 from .keys import (
     MAX_KEM_ONE_TIME_PREKEYS,
     MAX_ONE_TIME_PREKEYS,
@@ -318,6 +318,116 @@ def _refill_count(held: int) -> int:
     return REFILL_TARGET - held if held < REFILL_THRESHOLD else 0
 
 
+# --- the store's exported state (spec §12.7) ---------------------------------------------------
+
+
+class _Private:
+    """Redacted and unpicklable: an exported prekey store holds private keys (spec §1.5)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<redacted>)"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("prekey state cannot be pickled; export it encrypted (spec §12.7)")
+
+
+_PREKEY_ID: Final = UInt(MAX_PREKEY_ID)
+_DIGEST: Final = FixedBytes(32)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class SignedPrekeyPrivate(_Private, Message):
+    """Spec §12.7: a signed prekey with its private key (CDDL ``signed-prekey-private``)."""
+
+    VERSION: ClassVar[int] = 1
+    FIELDS: ClassVar[tuple[Field, ...]] = (
+        Field(1, "private_key", FixedBytes(X25519_KEY_SIZE)),
+        Field(2, "public", Nested(SignedPrekey)),
+    )
+    private_key: bytes
+    public: SignedPrekey
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class KemPrekeyPrivate(_Private, Message):
+    """Spec §12.7: a KEM prekey with its 64-byte seed (CDDL ``kem-prekey-private``)."""
+
+    VERSION: ClassVar[int] = 1
+    FIELDS: ClassVar[tuple[Field, ...]] = (
+        Field(1, "seed", FixedBytes(64)),
+        Field(2, "public", Nested(KemPrekey)),
+    )
+    seed: bytes
+    public: KemPrekey
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class OneTimePrekeyPrivate(_Private, Message):
+    """Spec §12.7: a one-time X25519 prekey (CDDL ``one-time-prekey-private``)."""
+
+    VERSION: ClassVar[int] = 1
+    FIELDS: ClassVar[tuple[Field, ...]] = (
+        Field(1, "id", _PREKEY_ID),
+        Field(2, "private_key", FixedBytes(X25519_KEY_SIZE)),
+    )
+    id: int
+    private_key: bytes
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class RetiringPrekeys(_Private, Message):
+    """Spec §12.7: a rotated-out signed prekey and last-resort KEM prekey, by id, answered
+    until ``expires_at`` (CDDL ``retiring-prekeys``)."""
+
+    VERSION: ClassVar[int] = 1
+    FIELDS: ClassVar[tuple[Field, ...]] = (
+        Field(1, "signed_id", _PREKEY_ID),
+        Field(2, "kem_id", _PREKEY_ID),
+        Field(3, "expires_at", UInt(2**64 - 1)),
+    )
+    signed_id: int
+    kem_id: int
+    expires_at: int
+
+
+#: Spec §12.7: the most prekeys of one kind an exported store holds.
+MAX_EXPORTED_PREKEYS: Final = 100_000
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class PrekeyStoreState(_Private, Message):
+    """Spec §12.7: everything a :class:`PrekeyStore` holds (CDDL ``prekey-store-state``):
+    signed prekeys (the current one named by id), KEM prekeys (last-resort and one-time; the
+    current last-resort one named by id), one-time X25519 prekeys, the retiring pairs, the
+    replay cache (oldest first) and the next free ids."""
+
+    VERSION: ClassVar[int] = 1
+    FIELDS: ClassVar[tuple[Field, ...]] = (
+        Field(1, "signed", ListOf(Nested(SignedPrekeyPrivate), MAX_EXPORTED_PREKEYS, 1)),
+        Field(2, "signed_current", _PREKEY_ID),
+        Field(3, "kem", ListOf(Nested(KemPrekeyPrivate), MAX_EXPORTED_PREKEYS, 1)),
+        Field(4, "kem_last_resort", _PREKEY_ID),
+        Field(5, "one_time", ListOf(Nested(OneTimePrekeyPrivate), MAX_EXPORTED_PREKEYS)),
+        Field(6, "retiring", ListOf(Nested(RetiringPrekeys), MAX_EXPORTED_PREKEYS)),
+        Field(7, "replay", ListOf(_DIGEST, REPLAY_CACHE_SIZE)),
+        Field(8, "next_x25519_id", UInt(MAX_PREKEY_ID + 1)),
+        Field(9, "next_kem_id", UInt(MAX_PREKEY_ID + 1)),
+    )
+    MAX_SIZE: ClassVar[int] = 64 << 20
+
+    signed: tuple[SignedPrekeyPrivate, ...]
+    signed_current: int
+    kem: tuple[KemPrekeyPrivate, ...]
+    kem_last_resort: int
+    one_time: tuple[OneTimePrekeyPrivate, ...]
+    retiring: tuple[RetiringPrekeys, ...]
+    replay: tuple[bytes, ...]
+    next_x25519_id: int
+    next_kem_id: int
+
+
 @dataclass(slots=True)
 class _Retiring:
     """A rotated-out signed prekey and last-resort KEM prekey, answered until ``expires_at``."""
@@ -452,6 +562,38 @@ class PrekeyStore:
             self._kem[kem.id] = kem
             self._one_time_kem.add(kem.id)
         return new_x, new_k
+
+    def draft_one_time(self, count: int, *, rng: Rng) -> tuple[OneTimePrekeyPair, ...]:
+        """Spec §6.8, §12.6: ``count`` new one-time prekeys with the next free ids, without
+        changing the store; :meth:`adopt_one_time` keeps them once their upload succeeded
+        (a client's transactional refill)."""
+        if type(count) is not int or not 0 <= count <= MAX_ONE_TIME_PREKEYS:
+            raise UsageError("usage.bad_argument", "count out of range")
+        first = self._next_x25519_id
+        if first + count - 1 > MAX_PREKEY_ID:
+            raise UsageError("usage.bad_argument", "X25519 prekey ids exhausted")
+        return tuple(OneTimePrekeyPair.generate(prekey_id=first + i, rng=rng) for i in range(count))
+
+    def adopt_one_time(self, pairs: Iterable[OneTimePrekeyPair]) -> None:
+        """Keep one-time prekeys made by :meth:`draft_one_time` (their ids must still be free
+        and ascending from the next free id, else ``usage.bad_state``: drafted twice)."""
+        pairs = tuple(pairs)
+        expected = self._next_x25519_id
+        for pair in pairs:
+            if type(pair) is not OneTimePrekeyPair:
+                raise UsageError("usage.bad_argument", "one-time prekey pairs")
+            if pair.id != expected:
+                raise UsageError("usage.bad_state", "one-time prekeys drafted out of turn")
+            expected += 1
+        for pair in pairs:
+            self._one_time[pair.id] = pair
+        self._next_x25519_id = expected
+
+    def discard_one_time(self, ids: Iterable[int]) -> None:
+        """Delete the one-time prekeys ``ids`` that are still held (those that were hosted
+        only at a mailbox that is gone, spec §12.6); ids not held are skipped."""
+        for prekey_id in ids:
+            self._one_time.pop(prekey_id, None)
 
     def _take_x25519_id(self) -> int:
         if self._next_x25519_id > MAX_PREKEY_ID:
@@ -616,6 +758,74 @@ class PrekeyStore:
             None if opk is None else opk.public,
             self._kem[kem_id].public,
         )
+
+    # --- export (spec §12.7) ----------------------------------------------------------------
+
+    def export_state(self) -> PrekeyStoreState:
+        """Spec §12.7: an immutable copy of everything the store holds (never the live store)."""
+        return PrekeyStoreState(
+            signed=tuple(
+                SignedPrekeyPrivate(k.private_bytes(), k.public) for k in self._signed.values()
+            ),
+            signed_current=self._signed_current.id,
+            kem=tuple(KemPrekeyPrivate(k.private_bytes(), k.public) for k in self._kem.values()),
+            kem_last_resort=self._kem_last_resort.id,
+            one_time=tuple(
+                OneTimePrekeyPrivate(k.id, k.private_bytes()) for k in self._one_time.values()
+            ),
+            retiring=tuple(
+                RetiringPrekeys(r.signed.id, r.kem.id, r.expires_at) for r in self._retiring
+            ),
+            replay=tuple(self._replay),
+            next_x25519_id=self._next_x25519_id,
+            next_kem_id=self._next_kem_id,
+        )
+
+    @classmethod
+    def from_state(cls, identity: IdentityKeyPair, state: PrekeyStoreState) -> PrekeyStore:
+        """Spec §12.7: a live store from an exported state of ``identity``'s store. A state
+        whose parts contradict each other (a private key that does not match its public key,
+        an id named but not held, a key not signed by ``identity``'s store kind) is
+        ``decode.bad_state``."""
+
+        def bad(rule: str) -> DecodeError:
+            return DecodeError("decode.bad_state", f"PrekeyStoreState: {rule}")
+
+        try:
+            signed = {k.public.id: SignedPrekeyPair(k.private_key, k.public) for k in state.signed}
+            kem = {k.public.id: KemPrekeyPair(k.seed, k.public) for k in state.kem}
+            one_time = [OneTimePrekeyPair(k.private_key, k.id) for k in state.one_time]
+        except UsageError:
+            raise bad("a private key does not match its public key") from None
+        current = signed.get(state.signed_current)
+        last = kem.get(state.kem_last_resort)
+        if current is None or last is None or not last.public.last_resort:
+            raise bad("the current signed or last-resort KEM prekey is not held")
+        if len(signed) != len(state.signed) or len(kem) != len(state.kem):
+            raise bad("two prekeys with one id")
+        retiring = []
+        for r in state.retiring:
+            old_signed, old_kem = signed.get(r.signed_id), kem.get(r.kem_id)
+            if old_signed is None or old_kem is None:
+                raise bad("a retiring prekey is not held")
+            retiring.append(_Retiring(old_signed, old_kem, r.expires_at))
+        live_signed = {current.id} | {r.signed.id for r in retiring}
+        if set(signed) != live_signed:
+            raise bad("a signed prekey that is neither current nor retiring")
+        ids = [*signed, *(k.id for k in one_time)]
+        if len(set(ids)) != len(ids) or max(ids) >= state.next_x25519_id:
+            raise bad("X25519 prekey ids clash or are not below the next id")
+        if max(kem) >= state.next_kem_id:
+            raise bad("KEM prekey ids are not below the next id")
+        store = cls(identity, current, last, one_time=one_time)
+        store._signed = signed
+        store._kem = kem
+        store._one_time_kem = {i for i, k in kem.items() if not k.public.last_resort}
+        store._retiring = retiring
+        store._replay = OrderedDict.fromkeys(state.replay)
+        store._next_x25519_id = state.next_x25519_id
+        store._next_kem_id = state.next_kem_id
+        return store
 
     def __repr__(self) -> str:
         return (

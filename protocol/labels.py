@@ -92,3 +92,9 @@ LABEL_OWNER_PROOF: Final = _label("owner-proof")
 LABEL_DEPOSIT: Final = _label("deposit")
 #: Hash prefix of a first-contact deposit's proof of work (spec §10.6).
 LABEL_POW: Final = _label("proof-of-work")
+
+# --- Client facade (spec §12) ---
+
+#: Labelled-KDF label of the key that encrypts an exported client state (spec §12.7).
+LABEL_CLIENT_STATE: Final = _label("client-state")
+KDF_LABELS += (LABEL_CLIENT_STATE,)

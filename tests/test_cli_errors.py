@@ -197,3 +197,49 @@ def test_demo_unknown_flag(capsys: pytest.CaptureFixture[str]) -> None:
     assert caught.value.code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "--no-such-flag" in err
+
+
+# --- demo: the phones' numbers ------------------------------------------------------------------
+
+MALFORMED_NUMBERS = {
+    "a-letter": "+44 20 79x6 0958",
+    "empty": "",
+    "too-short": "+44 1",
+    "unassigned-country": "+999 1234 5678",
+    "plus-inside": "44+20 7946 0958",
+    "far-too-long": "+44 " + "1" * 200,
+}
+
+
+@pytest.mark.parametrize("option", ["--alice-phone", "--bob-phone"])
+@pytest.mark.parametrize("name", sorted(MALFORMED_NUMBERS))
+def test_demo_with_a_malformed_phone_number(
+    option: str, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One line naming the option and the number's code, status 2, and nothing run (the
+    relay's database is not even created)."""
+    db = tmp_path / "relay.db"
+    status, err = _run(capsys, "demo", "--db", str(db), option, MALFORMED_NUMBERS[name])
+    assert status == EXIT_ENVIRONMENT
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0] and "decode.phone_" in lines[0]
+    assert not db.exists()
+    assert capsys.readouterr().out == ""
+
+
+def test_demo_with_the_same_number_twice(capsys: pytest.CaptureFixture[str]) -> None:
+    status, err = _run(capsys, "demo", "--alice-phone", "020 7946 0958")  # Bob's default
+    assert status == EXIT_ENVIRONMENT
+    assert len(err.strip().splitlines()) == 1 and "usage.bad_argument" in err
+
+
+def test_demo_with_numbers_given_runs_with_them(capsys: pytest.CaptureFixture[str]) -> None:
+    """The numbers given are the phones' in the JSON document (so the leak audit looks for
+    them), and Alice finds Bob under his."""
+    assert main(["demo", "--json", "--alice-phone", "+1 202 555 0100",
+                 "--bob-phone", "+33 1 23 45 67 89"]) == 0  # fmt: skip
+    document = json.loads(capsys.readouterr().out)
+    alice, bob = document["clients"]
+    assert alice["phone"] == "+1 202 555 0100" and bob["phone"] == "+33 1 23 45 67 89"
+    assert alice["contacts"][0] == bob["phone"] and bob["contacts"] == [alice["phone"]]
+    assert {m["text"] for m in document["messages"]} >= {"Hi Bob, it's Alice."}

@@ -166,3 +166,21 @@ def test_demo_audit_finds_a_planted_leak(capsys: pytest.CaptureFixture[str]) -> 
     )
     findings = {role for role, _label in audit(_server_bytes(document), _demo_patterns(document))}
     assert findings == {"relay", "directory", "sms_carrier"}
+
+
+def test_demo_with_numbers_given_passes_the_leak_audit(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--alice-phone``/``--bob-phone``: the audit looks for the numbers given, in every
+    spelling, and finds none in what the servers received or stored."""
+    argv = ["demo", "--json", "--alice-phone", "07700 900456", "--bob-phone", "+44 161 496 0123"]
+    assert main(argv) == 0
+    document: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert document["clients"][1]["phone"] == "+44 161 496 0123"
+    assert audit(_server_bytes(document), _demo_patterns(document)) == []
+
+
+def test_demo_shows_the_relay_copy_expiring() -> None:
+    lines: list[str] = []
+    run(lines.append, rng=SeededRng(b"demo"), now=1_767_225_600)
+    text = "\n".join(lines)
+    assert "Bob reassembles them (last first) and reads: 'On the train" in text
+    assert "the relay held 1 envelope" in text and ": 0 envelopes left" in text

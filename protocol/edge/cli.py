@@ -95,15 +95,35 @@ def _verify(directory: Path, as_json: bool, only: Sequence[str] | None) -> int:
     return 1 if failures else 0
 
 
-def _demo(db: Path | None, as_json: bool) -> int:
+def _demo(args: argparse.Namespace) -> int:
     """The demo's relay keeps its tables in SQLite (spec §10.9): in ``db`` when given, else in
-    a temporary file removed at the end."""
+    a temporary file removed at the end. The phones' numbers are checked first: one that does
+    not normalise (spec §8.2) is one line naming the option and the code, and status 2."""
     import sqlite3
     import tempfile
 
-    from .demo import document, run
+    from ..blinding import normalize_phone_number
+    from ..errors import ProtocolError
+    from .demo import DEMO_COUNTRY, devices, document, run
     from .sqlite_store import SqliteStore
 
+    db, as_json = args.db, args.json
+    phones = {"alice_phone": args.alice_phone, "bob_phone": args.bob_phone}
+    for option, value in (("--alice-phone", args.alice_phone), ("--bob-phone", args.bob_phone)):
+        if value is None:
+            continue
+        try:
+            normalize_phone_number(value, default_country=DEMO_COUNTRY)
+        except ProtocolError as exc:
+            print(f"blindpost demo: {option} {value!r}: not a phone number ({exc.code})",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_ENVIRONMENT
+    try:
+        devices(**phones)
+    except ProtocolError as exc:
+        print(f"blindpost demo: Alice and Bob need two different numbers ({exc.code})",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_ENVIRONMENT
     with tempfile.TemporaryDirectory(prefix="blindpost-demo-") as scratch:
         path = db if db is not None else Path(scratch) / "relay.db"
         try:
@@ -114,7 +134,9 @@ def _demo(db: Path | None, as_json: bool) -> int:
             return EXIT_ENVIRONMENT
         with store:
             out = (lambda _line: None) if as_json else print
-            view = run(out, relay_store=store, relay_file=path if db is not None else None)
+            view = run(
+                out, relay_store=store, relay_file=path if db is not None else None, **phones
+            )
     if as_json:
         print(json.dumps(document(view), indent=1))
     return 0
@@ -197,6 +219,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print one JSON document: the phones, the messages and every byte each server saw",
     )
+    for name, default in (("alice", "+44 7700 900123"), ("bob", "+44 20 7946 0958")):
+        demo.add_argument(
+            f"--{name}-phone",
+            metavar="NUMBER",
+            help=f"{name.title()}'s phone number, international or UK national (default {default})",
+        )
     conformance = commands.add_parser(
         "conformance", help="check another implementation against every suite (spec §13)"
     )
@@ -240,7 +268,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        return _demo(args.db, args.json)
+        return _demo(args)
     if args.command == "serve":
         return _serve(args)
     if args.command == "conformance":

@@ -37,7 +37,18 @@ from functools import cache
 from pathlib import Path
 from typing import ClassVar, Literal
 
+from protocol._client_state import (
+    ClientState,
+    ContactState,
+    EpochState,
+    FirstContactKeyPrivate,
+    PeerState,
+    ReceivedState,
+    RegistrationState,
+    RetiredMailbox,
+)
 from protocol.blinding import MailboxKeyPair, normalize_phone_number, request_evaluation
+from protocol.client import Client
 from protocol.codec import (
     Bool,
     Bytes,
@@ -83,7 +94,18 @@ from protocol.evaluator import (
     OprfKeyPair,
     PublishedKey,
 )
-from protocol.handshake import InitialMessage, Initiated, PrekeyStore, _initiate_with, initiate
+from protocol.handshake import (
+    InitialMessage,
+    Initiated,
+    KemPrekeyPrivate,
+    OneTimePrekeyPrivate,
+    PrekeyStore,
+    PrekeyStoreState,
+    RetiringPrekeys,
+    SignedPrekeyPrivate,
+    _initiate_with,
+    initiate,
+)
 from protocol.hpke import AeadId, Suite, derive_key_pair, open_base, seal_base
 from protocol.kat import SeededRng
 from protocol.kat._mlkem import encapsulate_deterministic
@@ -547,9 +569,66 @@ def _decoder_seeds() -> dict[str, list[bytes]]:
     }
 
 
+def _client_state_seeds(session: SessionState) -> dict[str, list[bytes]]:
+    """Spec §12.7: a registered client's exported state, with a conversation built around
+    ``session`` (a first contact through the client would draw ML-KEM randomness the targets
+    cannot seed, §3.6)."""
+    rng = _rng("decoder-client")
+    evaluator = Evaluator(OprfKeyPair.generate(1, rng), now=NOW)
+    directory, relay = Directory(), Relay(MemoryStore(), bytes(32))
+    relay.maintain(now=NOW, rng=rng)
+    client = Client(
+        IdentityKeyPair.generate(rng), normalize_phone_number("+442079460958"),
+        evaluator_key=evaluator.current_key(), relay_id=bytes(32), rng=rng,
+    )  # fmt: skip
+    exchange = client.register(now=NOW)
+    while exchange.request is not None:
+        request = exchange.request
+        if request.role == "evaluator":
+            exchange.respond(evaluator.evaluate(b"c", request.body, now=NOW, rng=rng))
+        elif request.role == "directory":
+            directory.register(b"c", request.body, now=NOW)
+            exchange.respond(b"")
+        else:
+            exchange.respond(relay.owner(request.body, now=NOW))
+    state = client.snapshot().state
+    registration = state.registration
+    assert registration is not None
+    prekeys = registration.prekeys
+    mailbox = ConversationMailbox.generate(rng)
+    retired = RetiredMailbox(ConversationMailbox.generate(rng).private_bytes(), NOW, False)
+    identity = IdentityKeyPair.generate(rng).public
+    peer = PeerState(identity, session, mailbox.private_bytes(), 2, NOW, True, mailbox.grant(1),
+                     (retired,))  # fmt: skip
+    contact = ContactState("+447700900123", identity, 1, bytes(range(64)), mailbox.mailbox_id)
+    received = ReceivedState(identity, b"hello", True)
+    retiring = RetiringPrekeys(1, 1, NOW)
+    full = ClientState(
+        state.identity, state.phone, state.evaluator_key, state.relay_id, registration,
+        (contact,), (peer,), (received,), (bytes(16),), (bytes(range(16)),),
+    )  # fmt: skip
+    return {
+        "client.state": [full.to_bytes(), state.to_bytes()],
+        "client.registration": [registration.to_bytes()],
+        "client.epoch": [e.to_bytes() for e in registration.epochs],
+        "client.first_contact_key": [k.to_bytes() for k in registration.first_contact_keys],
+        "client.contact": [contact.to_bytes()],
+        "client.peer": [peer.to_bytes()],
+        "client.retired_mailbox": [retired.to_bytes()],
+        "client.received": [received.to_bytes()],
+        "handshake.prekey_store": [prekeys.to_bytes()],
+        "handshake.signed_prekey_private": [k.to_bytes() for k in prekeys.signed],
+        "handshake.kem_prekey_private": [k.to_bytes() for k in prekeys.kem],
+        "handshake.one_time_prekey_private": [k.to_bytes() for k in prekeys.one_time[:2]],
+        "handshake.retiring_prekeys": [retiring.to_bytes()],
+    }
+
+
 @cache
 def _all_decoder_seeds() -> dict[str, list[bytes]]:
-    return _decoder_seeds()
+    seeds = _decoder_seeds()
+    state = SessionState.from_bytes(seeds["ratchet.session_state"][0])
+    return seeds | _client_state_seeds(state)
 
 
 def _decoder(name: str, parse: Run) -> tuple[str, Target]:
@@ -626,6 +705,20 @@ def _decoders() -> Iterable[tuple[str, Target]]:
     yield _decoder("sms.binary_segment", parse_binary_segment)
     yield _decoder("sms.compact", decode_compact)
     yield _decoder("sms.text", _decode_text_bytes)
+    # Spec §12.7: a client's exported state (the plaintext of its blob) and its parts.
+    yield _decoder("client.state", ClientState.from_bytes)
+    yield _decoder("client.registration", RegistrationState.from_bytes)
+    yield _decoder("client.epoch", EpochState.from_bytes)
+    yield _decoder("client.first_contact_key", FirstContactKeyPrivate.from_bytes)
+    yield _decoder("client.contact", ContactState.from_bytes)
+    yield _decoder("client.peer", PeerState.from_bytes)
+    yield _decoder("client.retired_mailbox", RetiredMailbox.from_bytes)
+    yield _decoder("client.received", ReceivedState.from_bytes)
+    yield _decoder("handshake.prekey_store", PrekeyStoreState.from_bytes)
+    yield _decoder("handshake.signed_prekey_private", SignedPrekeyPrivate.from_bytes)
+    yield _decoder("handshake.kem_prekey_private", KemPrekeyPrivate.from_bytes)
+    yield _decoder("handshake.one_time_prekey_private", OneTimePrekeyPrivate.from_bytes)
+    yield _decoder("handshake.retiring_prekeys", RetiringPrekeys.from_bytes)
 
 
 # --- entry points ------------------------------------------------------------------------------
