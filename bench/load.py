@@ -80,6 +80,10 @@ TTL = 3600
 #: Attempts of one request before the run gives up (one per relay process, then again).
 ATTEMPTS = 8
 OPS = ("deposit", "fetch", "ack")
+#: Seconds a relay process that failed a request is skipped by every client.
+DOWN_FOR = 2.0
+#: Relay process → until when it is skipped (one event loop: no lock needed).
+DOWN: dict[str, float] = {}
 
 
 class LoadError(Exception):
@@ -211,13 +215,23 @@ class Client:
         self.acked: set[bytes] = set()
         self.mailboxes: list[ConversationMailbox] = []
 
+    def _next_base(self) -> str:
+        """The next relay process in turn, skipping those that failed a moment ago (unless all
+        did)."""
+        now = time.monotonic()
+        for _ in range(len(self.bases)):
+            base = self.bases[self.next_base]
+            self.next_base = (self.next_base + 1) % len(self.bases)
+            if DOWN.get(base, 0.0) <= now:
+                return base
+        return base
+
     async def _post(self, path: str, body: bytes, op: str | None) -> bytes:
         """POST to the next relay process; a process that fails (refused, reset, timed out) is
         skipped and the request sent to the next. A refusal with a code is raised."""
         last = ""
         for _attempt in range(ATTEMPTS):
-            base = self.bases[self.next_base]
-            self.next_base = (self.next_base + 1) % len(self.bases)
+            base = self._next_base()
             started = time.perf_counter()
             try:
                 response = await self.http.post(
@@ -226,6 +240,7 @@ class Client:
             except httpx.HTTPError as error:
                 last = f"{type(error).__name__}"
                 self.report.retries += 1
+                DOWN[base] = time.monotonic() + DOWN_FOR  # skipped by every client for a while
                 continue
             if response.status_code == 200:
                 if op is not None:
