@@ -184,3 +184,30 @@ def test_demo_shows_the_relay_copy_expiring() -> None:
     text = "\n".join(lines)
     assert "Bob reassembles them (last first) and reads: 'On the train" in text
     assert "the relay held 1 envelope" in text and ": 0 envelopes left" in text
+
+
+def test_demo_over_the_network_shows_the_same_server_view(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``blindpost demo --network`` (issue 17): the three roles as ``blindpost serve``
+    processes on loopback ports, every request over HTTP; the server view has the same roles
+    and as many entries as in process, and passes the same leak audit."""
+    in_process = _demo_json(capsys)
+    assert main(["demo", "--network", "--json"]) == 0
+    document: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert set(document) == {"clients", "messages", "server_view"}
+    for role, entries in in_process["server_view"].items():
+        assert len(document["server_view"][role]) == len(entries), role
+        assert [e["op"] for e in document["server_view"][role]] == [e["op"] for e in entries]
+    assert document["messages"] == in_process["messages"]
+    assert audit(_server_bytes(document), _demo_patterns(document)) == []
+
+
+def test_demo_over_the_network_says_where_the_servers_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo", "--network"]) == 0
+    out = capsys.readouterr().out
+    assert "three processes (blindpost serve) reached over HTTP: evaluator http://127.0.0.1:" in out
+    assert "the relay process was stopped and its maintenance run on its database" in out
+    assert "12. Expiry" in out

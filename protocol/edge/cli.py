@@ -132,11 +132,22 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"blindpost demo: {path}: cannot use as the relay's database: {exc}",
                   file=sys.stderr)  # fmt: skip
             return EXIT_ENVIRONMENT
-        with store:
-            out = (lambda _line: None) if as_json else print
-            view = run(
-                out, relay_store=store, relay_file=path if db is not None else None, **phones
-            )
+        out = (lambda _line: None) if as_json else print
+        relay_file = path if db is not None else None
+        if args.network:  # the roles as processes on loopback ports (spec §14)
+            store.close()
+            from ..primitives import system_rng
+            from .demo_network import RemoteServers
+
+            try:
+                with RemoteServers(path, system_rng) as servers:
+                    view = run(out, relay_file=relay_file, servers=servers, **phones)
+            except OSError as exc:  # a server that did not start or stopped answering
+                print(f"blindpost demo --network: {exc}", file=sys.stderr)
+                return EXIT_ENVIRONMENT
+        else:
+            with store:
+                view = run(out, relay_store=store, relay_file=relay_file, **phones)
     if as_json:
         print(json.dumps(document(view), indent=1))
     return 0
@@ -218,6 +229,12 @@ def _parser() -> argparse.ArgumentParser:
         "--json",
         action="store_true",
         help="print one JSON document: the phones, the messages and every byte each server saw",
+    )
+    demo.add_argument(
+        "--network",
+        action="store_true",
+        help="run the evaluator, directory and relay as server processes on loopback ports and "
+        "carry every request over HTTP",
     )
     for name, default in (("alice", "+44 7700 900123"), ("bob", "+44 20 7946 0958")):
         demo.add_argument(

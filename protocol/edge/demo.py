@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..blinding import PhoneNumber, epoch_of, normalize_phone_number, request_evaluation
 from ..client import HOSTED_ONE_TIME_PREKEYS, Client, ClientSnapshot, Exchange, Outgoing
@@ -65,6 +65,9 @@ __all__ = ["ALICE", "BOB", "Device", "ServerView", "devices", "document", "run"]
 _TTL = 86_400
 #: How long Alice's phone waits for the relay's acknowledgement before it falls back to SMS.
 _FALLBACK_AFTER = 60
+
+if TYPE_CHECKING:
+    from .demo_network import RemoteDirectory, RemoteEvaluator, RemoteRelay, RemoteServers
 
 Out = Callable[[str], None]
 T = TypeVar("T")
@@ -138,13 +141,15 @@ def document(view: ServerView) -> dict[str, object]:
 class _SeenEvaluator:
     """The evaluator, with what it receives recorded (spec §8.5)."""
 
-    def __init__(self, inner: Evaluator, view: ServerView) -> None:
+    def __init__(self, inner: Evaluator | RemoteEvaluator, view: ServerView) -> None:
         self._inner, self._view = inner, view
 
     def current_key(self) -> PublishedKey:
         return self._inner.current_key()
 
-    def available(self, credential: bytes, now: int) -> int:
+    def available(self, credential: bytes, now: int) -> int | None:
+        """Evaluations left for ``credential``; ``None`` over the network (its server keeps
+        the count)."""
         return self._inner.available(credential, now)
 
     def evaluate(self, credential: bytes, request: bytes, *, now: int, rng: Rng) -> bytes:
@@ -155,7 +160,7 @@ class _SeenEvaluator:
 class _SeenDirectory:
     """The directory, with what it receives recorded (spec §8.6)."""
 
-    def __init__(self, inner: Directory, view: ServerView) -> None:
+    def __init__(self, inner: Directory | RemoteDirectory, view: ServerView) -> None:
         self._inner, self._view = inner, view
 
     def parameters(self) -> DirectoryParameters:
@@ -173,8 +178,12 @@ class _SeenDirectory:
 class _SeenRelay:
     """The relay, with every request it receives recorded (spec §10)."""
 
-    def __init__(self, inner: Relay, view: ServerView) -> None:
+    def __init__(self, inner: Relay | RemoteRelay, view: ServerView) -> None:
         self._inner, self._view = inner, view
+
+    @property
+    def remote(self) -> bool:
+        return not isinstance(self._inner, Relay)
 
     def maintain(self, *, now: int, rng: Rng) -> None:
         self._inner.maintain(now=now, rng=rng)
@@ -323,10 +332,15 @@ def _discover(
     numbers = [_number(c) for c in contacts]
     found, log = net.carry(alice.discover(numbers, now=net.now), b"alice-device")
     ((evaluate, _),) = log.of("evaluator", "evaluate")
+    left = net.evaluator.available(b"alice-device", net.now)
+    counted = (
+        f"{left} evaluations left for this credential"
+        if left is not None
+        else "the evaluator process counts them against this credential"
+    )
     out(
         f"   Evaluator received:  {len(evaluate.body)} bytes — {len(numbers)} blinded elements; "
-        f"{net.evaluator.available(b'alice-device', net.now)} evaluations left for this "
-        "credential"
+        + counted
     )
     lookups = log.of("directory", "lookup")
     for contact, number, (lookup, answer) in zip(contacts, numbers, lookups, strict=True):
@@ -627,6 +641,11 @@ def _sms_fallback(
         f"day later its TTL has run out and maintenance deleted it: {left} envelopes left, only "
         "its id stays as a tombstone against replays until that runs out."
     )
+    if net.relay.remote:
+        out(
+            "    (Over the network the relay's clock cannot be moved a day ahead: the relay "
+            "process was stopped and its maintenance run on its database at that time.)"
+        )
 
 
 def run(
@@ -638,12 +657,15 @@ def run(
     relay_file: Path | None = None,
     alice_phone: str | None = None,
     bob_phone: str | None = None,
+    servers: RemoteServers | None = None,
 ) -> ServerView:
     """Run the demo, writing human-readable lines through ``out``; the relay keeps its tables
     in ``relay_store`` (in memory if none is given; ``blindpost demo`` gives an SQLite store,
     whose file ``relay_file`` names when the user chose it). ``alice_phone`` and
-    ``bob_phone`` replace the phones' numbers (:func:`devices`). Returns what every server
-    role received or stored, and the messages (``blindpost demo --json``)."""
+    ``bob_phone`` replace the phones' numbers (:func:`devices`). With ``servers``
+    (``blindpost demo --network``) the roles are those processes, reached over HTTP, and the
+    relay's tables are read from its database. Returns what every server role received or
+    stored, and the messages (``blindpost demo --json``)."""
     now = int(time.time()) if now is None else now
     alice_device, bob_device = devices(alice_phone, bob_phone)
     bob_types = _BOB_TYPES if bob_phone is None else bob_phone
@@ -659,12 +681,24 @@ def run(
     out("1. Alice and Bob each generate an identity (Ed25519 signing key + bound X25519 key).")
     out(f"   Alice: {alice_id!r}")
     out(f"   Bob:   {bob_id!r}")
-    evaluator = _SeenEvaluator(Evaluator(OprfKeyPair.generate(1, rng), now=now), view)
+    if servers is None:
+        evaluator = _SeenEvaluator(Evaluator(OprfKeyPair.generate(1, rng), now=now), view)
+        store: RelayStore = MemoryStore() if relay_store is None else relay_store
+        relay_id = rng(32)
+        relay = _SeenRelay(Relay(store, relay_id), view)
+        directory = _SeenDirectory(Directory(), view)
+    else:
+        evaluator = _SeenEvaluator(servers.evaluator, view)
+        store, relay_id = servers.store, servers.relay_id
+        relay = _SeenRelay(servers.relay, view)
+        directory = _SeenDirectory(servers.directory, view)
+        out(
+            "   The servers are three processes (blindpost serve) reached over HTTP: "
+            + ", ".join(f"{role} {base}" for role, base in servers.bases.items())
+            + "."
+        )
     pinned = evaluator.current_key()  # shipped with the app, never taken from a response
-    store = MemoryStore() if relay_store is None else relay_store
-    relay_id = rng(32)
-    relay = _SeenRelay(Relay(store, relay_id), view)
-    net = _Network(evaluator, _SeenDirectory(Directory(), view), relay, store, rng, now, view)
+    net = _Network(evaluator, directory, relay, store, rng, now, view)
     relay.maintain(now=now, rng=rng)
     alice = Client(alice_id, _number(alice_device.phone), evaluator_key=pinned,
                    relay_id=relay_id, rng=rng)  # fmt: skip
