@@ -317,7 +317,7 @@ def decode(
     """
     if type(data) is bytes:
         raw = data
-    elif isinstance(data, bytes | bytearray | memoryview):
+    elif isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
     else:
         raise _bad("data must be bytes")

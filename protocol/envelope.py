@@ -231,7 +231,7 @@ _VERSION_BYTE: Final = bytes([ENVELOPE_VERSION])
 def _parse(data: bytes) -> tuple[bytes, int, bytes]:
     """Spec §9.2: decode an envelope into ``(address, ttl, body)``; ``decode.*`` only."""
     if type(data) is not bytes:
-        if not isinstance(data, bytes | bytearray | memoryview):
+        if not isinstance(data, (bytes, bytearray, memoryview)):
             raise _bad("an envelope is bytes")
         data = bytes(data)
     size = len(data)

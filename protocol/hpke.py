@@ -46,6 +46,7 @@ from .primitives import (
     chacha20_poly1305_seal,
     hkdf_expand,
     hkdf_extract,
+    hmac_sha256_pair,
     random_bytes,
     x25519,
     x25519_public_key,
@@ -571,10 +572,20 @@ def _key_schedule(
 
     secret = labeled_extract(suite_id, shared_secret, _LABEL_SECRET, psk)
 
-    key = labeled_expand(suite_id, secret, _LABEL_KEY, key_schedule_context, suite.aead.n_k)
-    base_nonce = labeled_expand(
-        suite_id, secret, _LABEL_BASE_NONCE, key_schedule_context, suite.aead.n_n
-    )
+    n_k, n_n = suite.aead.n_k, suite.aead.n_n
+    if n_k and n_n:
+        # Both are one HKDF-Expand block (Nk, Nn ≤ Nh): T(1) = HMAC(secret, labeled_info ||
+        # 0x01), truncated — the two HMACs under one padded key (same output as
+        # labeled_expand; the RFC 9180 vectors and pyca's HPKE check it).
+        head = _HPKE_VERSION + suite_id
+        key, base_nonce = hmac_sha256_pair(
+            secret,
+            _i2osp(n_k, 2) + head + _LABEL_KEY + key_schedule_context + b"\x01",
+            _i2osp(n_n, 2) + head + _LABEL_BASE_NONCE + key_schedule_context + b"\x01",
+        )
+        return _Schedule(suite_id, key_schedule_context, secret, key[:n_k], base_nonce[:n_n])
+    key = labeled_expand(suite_id, secret, _LABEL_KEY, key_schedule_context, n_k)
+    base_nonce = labeled_expand(suite_id, secret, _LABEL_BASE_NONCE, key_schedule_context, n_n)
     return _Schedule(suite_id, key_schedule_context, secret, key, base_nonce)
 
 

@@ -283,7 +283,7 @@ class Proof:
     def from_bytes(cls, data: bytes) -> Proof:
         """Decode 64 bytes: ``decode.length`` for another size, ``decode.bad_element`` for a
         scalar that is not below L. Zero scalars decode (the proof then fails to verify)."""
-        if not isinstance(data, bytes | bytearray | memoryview):  # as codec.decode: misuse
+        if not isinstance(data, (bytes, bytearray, memoryview)):  # as codec.decode: misuse
             raise UsageError("usage.bad_argument", "data must be bytes")
         raw = bytes(data)
         if len(raw) != PROOF_SIZE:
