@@ -23,11 +23,10 @@ from psycopg_pool import ConnectionPool
 
 from ..errors import StateError, UsageError
 from ..relay.store import (
-    BUCKET_HANDOUT,
-    BUCKET_INBOUND,
     DepositView,
     EnvelopeRecord,
     MailboxRecord,
+    bucket_fields,
 )
 
 __all__ = ["SCHEMA_VERSION", "SWEEP_BATCH", "PostgresStore"]
@@ -151,18 +150,7 @@ def _migrate_1_to_2(s: str) -> list[str]:
     ]
 
 
-#: Which mailbox columns hold which bucket.
-_BUCKET_COLUMNS = {
-    BUCKET_INBOUND: ("inbound_tokens", "inbound_updated"),
-    BUCKET_HANDOUT: ("handout_tokens", "handout_updated"),
-}
 
-
-def _bucket_columns(which: str) -> tuple[str, str]:
-    try:
-        return _BUCKET_COLUMNS[which]
-    except KeyError:
-        raise UsageError("usage.bad_argument", "no such bucket") from None
 
 
 #: A deposit's reads (spec §10.4) in one statement, locking the mailbox row; no row when the
@@ -470,7 +458,7 @@ class PostgresStore:
     # --- buckets -------------------------------------------------------------------------------
 
     def get_bucket(self, address: bytes, which: str) -> tuple[int, int] | None:
-        tokens, updated = _bucket_columns(which)
+        tokens, updated = bucket_fields(which)
         with self._conn() as conn:
             row = conn.execute(
                 f"SELECT {tokens}, {updated} FROM {self._schema}.mailbox WHERE address = %s",
@@ -479,7 +467,7 @@ class PostgresStore:
         return None if row is None or row[0] is None else (int(row[0]), int(row[1]))
 
     def put_bucket(self, address: bytes, which: str, tokens: int, updated: int) -> None:
-        tokens_column, updated_column = _bucket_columns(which)
+        tokens_column, updated_column = bucket_fields(which)
         self._exec(
             f"UPDATE {{s}}.mailbox SET {tokens_column} = %s, {updated_column} = %s "
             "WHERE address = %s",

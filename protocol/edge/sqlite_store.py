@@ -26,11 +26,10 @@ from typing import Any
 
 from ..errors import StateError, UsageError
 from ..relay.store import (
-    BUCKET_HANDOUT,
-    BUCKET_INBOUND,
     DepositView,
     EnvelopeRecord,
     MailboxRecord,
+    bucket_fields,
 )
 
 __all__ = ["SCHEMA_VERSION", "SYNCHRONOUS_LEVELS", "SqliteStore"]
@@ -148,11 +147,6 @@ _DEPOSIT_VIEW = (
     "FROM (SELECT :a AS a) q LEFT JOIN mailbox m ON m.address = q.a"
 )
 
-#: Which mailbox columns hold which bucket.
-_BUCKET_COLUMNS = {
-    BUCKET_INBOUND: ("inbound_tokens", "inbound_updated"),
-    BUCKET_HANDOUT: ("handout_tokens", "handout_updated"),
-}
 
 #: ``dump`` reads each table in this column order (spec §10.8, ``STORED_FIELDS``).
 _DUMP = {
@@ -171,12 +165,6 @@ _DUMP = {
     "seed": "SELECT seed, created FROM seed ORDER BY rowid",
 }
 
-
-def _bucket_columns(which: str) -> tuple[str, str]:
-    try:
-        return _BUCKET_COLUMNS[which]
-    except KeyError:
-        raise UsageError("usage.bad_argument", "no such bucket") from None
 
 
 class SqliteStore:
@@ -430,14 +418,14 @@ class SqliteStore:
     # --- buckets -------------------------------------------------------------------------------
 
     def get_bucket(self, address: bytes, which: str) -> tuple[int, int] | None:
-        tokens, updated = _bucket_columns(which)
+        tokens, updated = bucket_fields(which)
         row = self._db.execute(
             f"SELECT {tokens}, {updated} FROM mailbox WHERE address = ?", (address,)
         ).fetchone()
         return None if row is None or row[0] is None else (row[0], row[1])
 
     def put_bucket(self, address: bytes, which: str, tokens: int, updated: int) -> None:
-        tokens_column, updated_column = _bucket_columns(which)
+        tokens_column, updated_column = bucket_fields(which)
         self._db.execute(
             f"UPDATE mailbox SET {tokens_column} = ?, {updated_column} = ? WHERE address = ?",
             (tokens, updated, address),

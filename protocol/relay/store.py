@@ -26,12 +26,23 @@ __all__ = [
     "MailboxRecord",
     "MemoryStore",
     "RelayStore",
+    "bucket_fields",
     "read_deposit_view",
 ]
 
 #: The two token buckets a mailbox has (spec §10.1).
 BUCKET_INBOUND = "inbound"
 BUCKET_HANDOUT = "handout"
+
+
+def bucket_fields(which: str) -> tuple[str, str]:
+    """The mailbox fields (§10.8) that hold bucket ``which``: ``(tokens, updated)``; an unknown
+    bucket is ``usage.bad_argument``."""
+    if which == BUCKET_INBOUND:
+        return "inbound_tokens", "inbound_updated"
+    if which == BUCKET_HANDOUT:
+        return "handout_tokens", "handout_updated"
+    raise UsageError("usage.bad_argument", "no such bucket")
 
 #: Spec §10.8: every table and its fields; ``RelayStore.dump`` returns rows with exactly these.
 #: A mailbox row carries what it holds (``held``, ``held_bytes``: the quotas of §10.4, kept with
@@ -364,13 +375,11 @@ class MemoryStore:
 
     # buckets
     def get_bucket(self, address: bytes, which: str) -> tuple[int, int] | None:
-        if which not in (BUCKET_INBOUND, BUCKET_HANDOUT):
-            raise UsageError("usage.bad_argument", "no such bucket")
+        bucket_fields(which)
         return self._t.buckets.get((address, which))
 
     def put_bucket(self, address: bytes, which: str, tokens: int, updated: int) -> None:
-        if which not in (BUCKET_INBOUND, BUCKET_HANDOUT):
-            raise UsageError("usage.bad_argument", "no such bucket")
+        bucket_fields(which)
         if address in self._t.mailboxes:
             self._t.buckets[(address, which)] = (tokens, updated)
 
