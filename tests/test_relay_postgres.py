@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -224,3 +225,109 @@ def test_a_version_1_schema_is_migrated(database: tuple[str, str]) -> None:
         assert conn.execute(f"SELECT version FROM {schema}.schema_version").fetchall() == [
             (SCHEMA_VERSION,)
         ]
+
+
+@pytest.mark.parametrize("record", ["pow", "deposit", "owner_proof"])
+def test_a_replay_record_written_since_the_check_fails_the_commit(
+    database: tuple[str, str], record: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Spec §10.10: the replay records' writes go out with the commit (pipeline mode), so a
+    second process that recorded the same proof of work or owner proof between this
+    transaction's check and its commit fails the commit: ``state.replay``, and nothing of the
+    transaction stays — not even its writes queued before the conflicting one."""
+    from protocol.errors import StateError
+    from protocol.relay import KIND_FIRST_CONTACT
+    from protocol.relay.store import EnvelopeRecord, MailboxRecord
+
+    dsn, schema = database
+    first = PostgresStore(dsn, schema=schema, pool_size=1, partitions=4)
+    second = PostgresStore(dsn, schema=schema, pool_size=1, partitions=4)
+    try:
+        address, seed, nonce = b"\xaa" * 32, os.urandom(32), os.urandom(16)
+        first.put_mailbox(MailboxRecord(address, KIND_FIRST_CONTACT, 256, None, NOW))
+        before = first.dump()
+        envelope = EnvelopeRecord(address, b"\x01" * 32, b"e" * 300, NOW, NOW + 60)
+        with pytest.raises(StateError) as caught, first.transaction():
+            if record == "owner_proof":
+                assert not first.has_proof(address, nonce)
+                second.put_proof(address, nonce, NOW + 60)  # the other process commits first
+                first.put_mailbox(MailboxRecord(address, KIND_FIRST_CONTACT, 256, None, NOW + 5))
+                first.put_proof(address, nonce, NOW + 60)
+            else:
+                view = first.deposit_view(address, envelope.id, NOW, seed, nonce, 2)
+                assert view.mailbox is not None and not view.pow_used
+                second.put_pow(seed, nonce)
+                if record == "pow":
+                    first.put_envelope(envelope)
+                    first.put_pow(seed, nonce)
+                else:
+                    first.put_deposit(envelope, (1000, NOW), (seed, nonce))
+        assert caught.value.code == "state.replay"
+        after = first.dump()
+        for table in ("pow", "owner_proof"):
+            after[table] = before[table] = []  # the second process's record stays, rightly
+        assert after == before
+        # the connection is usable again, and nothing was logged about it
+        assert first.mailbox_usage(address) == (0, 0)
+        assert not [r for r in caplog.records if r.name.startswith("psycopg")]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_failed_statement_rolls_back_and_the_connection_serves_on(
+    database: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A statement that fails inside a pipelined transaction (here a foreign-key violation, no
+    replay record) raises the database's error, rolls back what the transaction wrote
+    before it, and leaves the pooled connection idle for the next operation."""
+    from protocol.relay.store import EnvelopeRecord, MailboxRecord
+
+    dsn, schema = database
+    with PostgresStore(dsn, schema=schema, pool_size=1, partitions=4) as store:
+        a, b = b"\xaa" * 32, b"\xbb" * 32
+        with pytest.raises(psycopg.errors.ForeignKeyViolation), store.transaction():
+            store.put_mailbox(MailboxRecord(a, KIND_CONVERSATION, None, b"\x01" * 32, NOW))
+            store.put_seed(b"s" * 32, NOW)
+            # an envelope for a mailbox that does not exist
+            store.put_envelope(EnvelopeRecord(b, b"\x01" * 32, b"e" * 300, NOW, NOW + 60))
+            store.get_mailbox(a)
+        assert store.get_mailbox(a) is None and store.seeds() == []
+        store.put_mailbox(MailboxRecord(b, KIND_CONVERSATION, None, b"\x02" * 32, NOW))
+        assert store.mailbox_count() == 1
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
+
+
+def test_the_bench_floor_issues_the_relays_own_statements(
+    database: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17's floor of ``relay_postgres_10k`` is "the same statements issued with plain
+    psycopg": a short run of it issues, statement for statement and transaction for
+    transaction, what the relay core on :class:`PostgresStore` issues for the same work (the
+    schema name aside)."""
+    import importlib
+    import re
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parent.parent / "bench")
+    monkeypatch.syspath_prepend(bench)
+    compare = importlib.import_module("compare")
+    issued: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def recording(self: psycopg.Connection[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        issued.append(re.sub(r"\bbench_\w+?_[0-9a-f]{8}\b", "{s}", str(query)))
+        return execute(self, query, *args, **kwargs)
+
+    runs = []
+    for subject in (compare._bp_relay_postgres, compare._raw_relay_postgres_statements):
+        split = subject()
+        work = split.prepare(230)  # three batches, the last one short
+        issued.clear()
+        monkeypatch.setattr(psycopg.Connection, "execute", recording)
+        split.run(work)
+        monkeypatch.setattr(psycopg.Connection, "execute", execute)
+        runs.append(list(issued))
+    relay, floor = runs
+    assert relay.count("BEGIN") == 230 + 3 + 3 + 1  # deposits, fetches, acks, the empty fetch
+    assert relay == floor

@@ -1,13 +1,15 @@
 """Spec §10.10: the relay's tables of §10.8 in PostgreSQL, for relays beyond one machine.
 
 Several relay processes share one database. Each relay operation is one transaction on one
-pooled connection; the mailbox row is locked (``SELECT … FOR UPDATE``) when the relay reads
-it, so two deposits racing on one mailbox check their quotas one after the other (simplexmq's
-``write_message``), and the replay records are written with ``ON CONFLICT DO NOTHING``: of two
-racing uses of one owner proof or one proof of work, the second fails with ``state.replay``.
-The envelope table is hash-partitioned by mailbox address. Maintenance deletes expired
-envelopes in bounded batches with ``FOR UPDATE SKIP LOCKED``, so several processes can sweep
-at once without waiting for each other or deleting a row twice.
+pooled connection, run in libpq's pipeline mode so that the writes whose results the relay does
+not read go out with the commit (a deposit is two round trips); the mailbox row is locked
+(``SELECT … FOR UPDATE``) when the relay reads it, so two deposits racing on one mailbox check
+their quotas one after the other (simplexmq's ``write_message``), and the replay records are
+plain inserts under their primary key: of two racing uses of one owner proof or one proof of
+work, the second's commit fails and its operation with ``state.replay``. The envelope table is
+hash-partitioned by mailbox address. Maintenance deletes expired envelopes in bounded batches
+with ``FOR UPDATE SKIP LOCKED``, so several processes can sweep at once without waiting for
+each other or deleting a row twice.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -168,6 +170,27 @@ _DEPOSIT_VIEW = (
 )
 
 
+#: The replay records whose unique violation means a racing second use (spec §10.10).
+_REPLAY_TABLES = {
+    "pow": "this proof of work was used already",
+    "owner_proof": "this proof was used already",
+}
+
+
+@contextmanager
+def _replay_conflicts() -> Iterator[None]:
+    """Turn a unique violation on a replay record into ``state.replay``: another process
+    recorded the same proof of work or owner proof between this transaction's check and its
+    commit, and the whole transaction was rolled back."""
+    try:
+        yield
+    except psycopg.errors.UniqueViolation as exc:
+        message = _REPLAY_TABLES.get(exc.diag.table_name or "")
+        if message is None:
+            raise
+        raise StateError("state.replay", message) from None
+
+
 class PostgresStore:
     """Spec §10.10: the relay store on PostgreSQL. ``dsn`` is a libpq connection string;
     ``schema`` the schema that holds the tables (created and migrated when absent; a schema of
@@ -192,7 +215,7 @@ class PostgresStore:
             min_size=1,
             max_size=pool_size,
             open=False,
-            kwargs={"autocommit": False, "options": _SESSION_OPTIONS},
+            kwargs={"autocommit": True, "options": _SESSION_OPTIONS},
         )
         self._pool.open(wait=True, timeout=5)
         try:
@@ -247,17 +270,42 @@ class PostgresStore:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One transaction on one connection of the pool; a transaction inside another joins
-        it; committed on exit, rolled back on an exception."""
+        it; committed on exit, rolled back on an exception.
+
+        The transaction runs in libpq's pipeline mode (spec §10.10): ``BEGIN`` goes out with
+        the first statement whose result the relay reads, and the writes whose results it does
+        not read go out with ``COMMIT``, so a deposit is two round trips (its locking read,
+        then its write and the commit) rather than four. A write that fails at commit (a proof
+        of work another process recorded since the check) rolls the whole transaction back."""
         if getattr(self._local, "conn", None) is not None:
             yield
             return
         with self._pool.connection() as conn:
             self._local.conn = conn
+            failure: BaseException | None = None
             try:
-                with conn.transaction():
-                    yield
+                # the pipeline is left without an exception, so that psycopg raises what the
+                # database answered instead of logging it; the first failure is raised below
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    try:
+                        yield
+                        conn.execute("COMMIT")
+                    except psycopg.Error as exc:  # the pipeline is aborted: rolled back below
+                        failure = exc
+                    except BaseException as exc:
+                        failure = exc
+                        conn.execute("ROLLBACK")
+            except psycopg.Error as exc:
+                failure = failure or exc
             finally:
                 self._local.conn = None
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    with suppress(psycopg.Error):  # a broken connection: the pool drops it
+                        conn.execute("ROLLBACK")
+            if failure is not None:
+                with _replay_conflicts():
+                    raise failure
 
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[Any]]:
@@ -265,17 +313,18 @@ class PostgresStore:
         if conn is not None:
             yield conn
             return
-        with self._pool.connection() as fresh, fresh.transaction():
-            yield fresh
+        with self.transaction():
+            yield self._local.conn
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
         with self._conn() as conn:
             row = conn.execute(sql.format(s=self._schema), args).fetchone()
         return None if row is None else row[0]
 
-    def _exec(self, sql: str, args: tuple[Any, ...]) -> int:
+    def _exec(self, sql: str, args: tuple[Any, ...] | dict[str, Any]) -> None:
+        """A write whose result nobody reads: queued, sent with the next read or the commit."""
         with self._conn() as conn:
-            return conn.execute(sql.format(s=self._schema), args).rowcount
+            conn.execute(sql.format(s=self._schema), args)
 
     def checkpoint(self) -> None:
         """Nothing to do: PostgreSQL reclaims deleted rows by vacuum (§10.10)."""
@@ -365,26 +414,21 @@ class PostgresStore:
         inbound: tuple[int, int],
         pow_entry: tuple[bytes, bytes] | None,
     ) -> None:
-        # one round trip: the three writes in one statement
-        s = self._schema
-        with self._conn() as conn:
-            row = conn.execute(
-                f"WITH p AS (INSERT INTO {s}.pow (seed, nonce) SELECT %(seed)s, %(nonce)s "
-                "WHERE %(paid)s ON CONFLICT DO NOTHING RETURNING 1), "
-                f"e AS (INSERT INTO {s}.envelope (address, id, envelope, arrival, expires) "
-                "SELECT %(a)s, %(i)s, %(e)s, %(arrival)s, %(expires)s "
-                "WHERE NOT %(paid)s OR EXISTS (SELECT 1 FROM p) RETURNING 1) "
-                f"UPDATE {s}.mailbox SET inbound_tokens = %(tokens)s, "
-                "inbound_updated = %(updated)s WHERE address = %(a)s "
-                "AND EXISTS (SELECT 1 FROM e) RETURNING 1",
-                {"a": record.address, "i": record.id, "e": record.envelope,
-                 "arrival": record.arrival, "expires": record.expires,
-                 "tokens": inbound[0], "updated": inbound[1], "paid": pow_entry is not None,
-                 "seed": None if pow_entry is None else pow_entry[0],
-                 "nonce": None if pow_entry is None else pow_entry[1]},
-            ).fetchone()  # fmt: skip
-        if row is None:  # another process recorded this proof of work since the check
-            raise StateError("state.replay", "this proof of work was used already")
+        # the three writes in one statement, sent with the commit; a proof of work another
+        # process recorded since the check fails it (_replay_conflicts: state.replay)
+        self._exec(
+            "WITH p AS (INSERT INTO {s}.pow (seed, nonce) SELECT %(seed)s, %(nonce)s "
+            "WHERE %(paid)s), "
+            "e AS (INSERT INTO {s}.envelope (address, id, envelope, arrival, expires) "
+            "VALUES (%(a)s, %(i)s, %(e)s, %(arrival)s, %(expires)s)) "
+            "UPDATE {s}.mailbox SET inbound_tokens = %(tokens)s, "
+            "inbound_updated = %(updated)s WHERE address = %(a)s",
+            {"a": record.address, "i": record.id, "e": record.envelope,
+             "arrival": record.arrival, "expires": record.expires,
+             "tokens": inbound[0], "updated": inbound[1], "paid": pow_entry is not None,
+             "seed": None if pow_entry is None else pow_entry[0],
+             "nonce": None if pow_entry is None else pow_entry[1]},
+        )  # fmt: skip
 
     def envelopes(
         self, address: bytes, now: int, limit: int, max_bytes: int
@@ -498,25 +542,20 @@ class PostgresStore:
         return self._one(sql, (address, commitment)) is not None
 
     def put_proof(self, address: bytes, commitment: bytes, until: int) -> None:
-        inserted = self._exec(
-            "INSERT INTO {s}.owner_proof (address, commitment, until) VALUES (%s, %s, %s) "
-            "ON CONFLICT DO NOTHING",
+        # another process that used this proof since the relay checked makes the commit fail
+        # with a unique violation, which _replay_conflicts turns into state.replay
+        self._exec(
+            "INSERT INTO {s}.owner_proof (address, commitment, until) VALUES (%s, %s, %s)",
             (address, commitment, until),
         )
-        if not inserted:  # another process used this proof since the relay checked
-            raise StateError("state.replay", "this proof was used already")
 
     def has_pow(self, seed: bytes, nonce: bytes) -> bool:
         sql = "SELECT 1 FROM {s}.pow WHERE seed = %s AND nonce = %s"
         return self._one(sql, (seed, nonce)) is not None
 
     def put_pow(self, seed: bytes, nonce: bytes) -> None:
-        inserted = self._exec(
-            "INSERT INTO {s}.pow (seed, nonce) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            (seed, nonce),
-        )
-        if not inserted:
-            raise StateError("state.replay", "this proof of work was used already")
+        # as put_proof: a racing use fails the commit, and _replay_conflicts says state.replay
+        self._exec("INSERT INTO {s}.pow (seed, nonce) VALUES (%s, %s)", (seed, nonce))
 
     # --- seeds ---------------------------------------------------------------------------------
 
@@ -587,10 +626,11 @@ class PostgresStore:
         with self._conn() as conn:
             for table, sql in queries.items():
                 cursor = conn.execute(sql)
+                rows = cursor.fetchall()  # first: in a pipeline, the description comes with it
                 names = [d.name for d in cursor.description or ()]
                 out[table] = [
                     {n: bytes(v) if isinstance(v, memoryview) else v for n, v in zip(names, row,
                                                                                      strict=True)}
-                    for row in cursor.fetchall()
+                    for row in rows
                 ]  # fmt: skip
         return out
