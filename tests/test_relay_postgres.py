@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import psycopg
 import pytest
@@ -297,37 +296,3 @@ def test_a_failed_statement_rolls_back_and_the_connection_serves_on(
         assert store.mailbox_count() == 1
     assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
 
-
-def test_the_bench_floor_issues_the_relays_own_statements(
-    database: tuple[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Issue 17's floor of ``relay_postgres_10k`` is "the same statements issued with plain
-    psycopg": a short run of it issues, statement for statement and transaction for
-    transaction, what the relay core on :class:`PostgresStore` issues for the same work (the
-    schema name aside)."""
-    import importlib
-    import re
-    from pathlib import Path
-
-    bench = str(Path(__file__).resolve().parent.parent / "bench")
-    monkeypatch.syspath_prepend(bench)
-    compare = importlib.import_module("compare")
-    issued: list[str] = []
-    execute = psycopg.Connection.execute
-
-    def recording(self: psycopg.Connection[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-        issued.append(re.sub(r"\bbench_\w+?_[0-9a-f]{8}\b", "{s}", str(query)))
-        return execute(self, query, *args, **kwargs)
-
-    runs = []
-    for subject in (compare._bp_relay_postgres, compare._raw_relay_postgres_statements):
-        split = subject()
-        work = split.prepare(230)  # three batches, the last one short
-        issued.clear()
-        monkeypatch.setattr(psycopg.Connection, "execute", recording)
-        split.run(work)
-        monkeypatch.setattr(psycopg.Connection, "execute", execute)
-        runs.append(list(issued))
-    relay, floor = runs
-    assert relay.count("BEGIN") == 230 + 3 + 3 + 1  # deposits, fetches, acks, the empty fetch
-    assert relay == floor

@@ -236,7 +236,7 @@ def _endpoint(operation: _Operation, roles: Roles) -> Callable[[Request], Awaita
 
 
 def _notify_deposit(roles: Roles, body: bytes) -> None:
-    if roles.notifier is not None:
+    if roles.notifier is not None and roles.notifier.listening():
         roles.notifier.notify(Deposit.from_bytes(body).envelope[1:33])  # the envelope's address
 
 

@@ -59,6 +59,9 @@ class Notifier(Protocol):
     def subscribe(self, address: bytes) -> Subscription:
         """Call in the event loop that will wait."""
 
+    def listening(self) -> bool:
+        """Whether a deposit's wake-up can reach anyone: when not, the binding skips it."""
+
     def notify(self, address: bytes) -> None:
         """Call from any thread after a deposit to ``address`` has committed; never raises."""
 
@@ -93,6 +96,10 @@ class LocalNotifier:
         """How many fetches wait (tests, readiness)."""
         with self._lock:
             return sum(len(s) for s in self._waiting.values())
+
+    def listening(self) -> bool:
+        # a deposit that finds no one committed before any later subscriber fetches (§14.7)
+        return bool(self._waiting)
 
     def notify(self, address: bytes) -> None:
         self._wake_local(address)
@@ -163,6 +170,9 @@ class PostgresNotifier(LocalNotifier):
             return
         if len(address) == _ADDRESS_SIZE:
             self._wake_local(address)
+
+    def listening(self) -> bool:
+        return True  # waiting fetches of other processes
 
     def notify(self, address: bytes) -> None:
         import psycopg
