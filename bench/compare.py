@@ -1011,6 +1011,18 @@ def _postgres_schema(prefix: str) -> tuple[str, str]:
     return dsn, schema
 
 
+def _pg_background(cursor: Any, schema: str, address: bytes, now: int) -> None:
+    """A tenth of :data:`RELAY_BACKGROUND_ENVELOPES` envelopes in mailbox ``address``."""
+    cursor.executemany(
+        f"INSERT INTO {schema}.envelope (address, id, envelope, arrival, expires) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        [
+            (address, os.urandom(16), os.urandom(_RELAY_ENVELOPE_SIZE), now, now + 1)
+            for _ in range(RELAY_BACKGROUND_ENVELOPES // 10)
+        ],
+    )
+
+
 def _bp_relay_postgres() -> Split:
     """Spec §10.10: ``relay_sqlite_10k`` with the relay core on :class:`PostgresStore`."""
     dsn, schema = _postgres_schema("bench_relay")
@@ -1087,14 +1099,7 @@ def _raw_relay_postgres_floor(*, pipelined: bool = False) -> Split:
                 f"INSERT INTO {s}.mailbox (address, kind, effort, touched) VALUES (%s, 1, 256, %s)",
                 (address, now),
             )
-            cursor.executemany(
-                f"INSERT INTO {s}.envelope (address, id, envelope, arrival, expires) "
-                "VALUES (%s, %s, %s, %s, %s)",
-                [
-                    (address, os.urandom(16), os.urandom(_RELAY_ENVELOPE_SIZE), now, now + 1)
-                    for _ in range(RELAY_BACKGROUND_ENVELOPES // 10)
-                ],
-            )
+            _pg_background(cursor, s, address, now)
     size = _RELAY_ENVELOPE_SIZE
     deposit = (
         f"WITH p AS (INSERT INTO {s}.pow (seed, nonce) VALUES (%(seed)s, %(nonce)s)), "
@@ -1232,14 +1237,7 @@ def _raw_relay_postgres_statements() -> Split:
         for m in range(10):
             address = bytes([m]) * 32
             cursor.execute(q["touch"], (address, 1, 256, None, now))
-            cursor.executemany(
-                f"INSERT INTO {schema}.envelope (address, id, envelope, arrival, expires) "
-                "VALUES (%s, %s, %s, %s, %s)",
-                [
-                    (address, os.urandom(16), os.urandom(_RELAY_ENVELOPE_SIZE), now, now + 1)
-                    for _ in range(RELAY_BACKGROUND_ENVELOPES // 10)
-                ],
-            )
+            _pg_background(cursor, schema, address, now)
     size = _RELAY_ENVELOPE_SIZE
 
     def prepare(n: int) -> tuple[bytes, list[tuple[bytes, bytes, bytes]]]:
@@ -1455,38 +1453,15 @@ def _bp_relay_http() -> Split:
     return Split(prepare, run)
 
 
-def _raw_relay_http_floor() -> Split:
-    """Floor of ``relay_http_cycle``: a bare Starlette app on the same server doing the same
-    three requests with the fewest store calls and no protocol — the deposit's row inserted, the
-    fetch reads the oldest envelope, the ack deletes it — on a store of the same kind. (The
-    fetch writes nothing, so its commit does not sync; the relay's records its owner proof.)"""
+def _bare_relay_app(deposit: Any, owner: Any) -> Split:
+    """The floors of ``relay_http_cycle``: ``deposit`` and ``owner`` (async Starlette
+    endpoints) on the subject's server, driven like the subject by one keep-alive httpx client.
+    A deposit body is an envelope (its first 32 bytes stand for its id); an owner body is ``f``
+    (fetch) or ``a`` (ack), 32 bytes standing for the proof's commitment, for an ack the id, and
+    padding to about an owner request's size."""
     import httpx
     from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
     from starlette.routing import Route
-
-    relay_mod, store, _relay, _relay_id, _prim = _http_world()
-    record = _blindpost("protocol.relay.store").EnvelopeRecord
-    mailbox = _blindpost("protocol.relay.store").MailboxRecord
-    address = os.urandom(32)
-    with store.transaction():
-        store.put_mailbox(mailbox(address, relay_mod.KIND_CONVERSATION, None, bytes(32), 0))
-
-    async def deposit(request: Request) -> Response:
-        body = await request.body()
-        with store.transaction():
-            store.put_envelope(record(address, body[:16], body, _RELAY_NOW, _RELAY_NOW + 86_400))
-        return Response(body[:16], media_type="application/cbor")
-
-    async def owner(request: Request) -> Response:
-        body = await request.body()
-        with store.transaction():
-            if body[:1] == b"f":
-                held = store.envelopes(address, _RELAY_NOW, 1, 1 << 20)
-                return Response(held[0].envelope if held else b"", media_type="application/cbor")
-            store.delete_envelopes(address, [body[1:17]])
-        return Response(b"\x01", media_type="application/cbor")
 
     app = Starlette(routes=[Route("/v1/relay/deposit", deposit, methods=["POST"]),
                             Route("/v1/relay/owner", owner, methods=["POST"])])  # fmt: skip
@@ -1497,7 +1472,8 @@ def _raw_relay_http_floor() -> Split:
         work = []
         for _ in range(n):
             envelope = os.urandom(_RELAY_ENVELOPE_SIZE + 120)  # about a deposit's size
-            work.append((envelope, b"f" + bytes(40), b"a" + envelope[:16] + bytes(150)))
+            fetch = b"f" + os.urandom(32) + bytes(140)
+            work.append((envelope, fetch, b"a" + os.urandom(32) + envelope[:32] + bytes(108)))
         return work
 
     def run(work: list[tuple[bytes, bytes, bytes]]) -> None:
@@ -1510,6 +1486,39 @@ def _raw_relay_http_floor() -> Split:
     return Split(prepare, run)
 
 
+def _raw_relay_http_floor() -> Split:
+    """Floor of ``relay_http_cycle``: a bare Starlette app on the same server doing the same
+    three requests with the fewest store calls and no protocol — the deposit's row inserted,
+    the fetch reads the oldest envelope, the ack deletes it — on a store of the same kind. (The
+    fetch writes nothing, so its commit does not sync; the relay's records its owner proof.)"""
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    relay_mod, store, _relay, _relay_id, _prim = _http_world()
+    stored = _blindpost("protocol.relay.store")
+    address, now = os.urandom(32), _RELAY_NOW
+    with store.transaction():
+        store.put_mailbox(stored.MailboxRecord(address, relay_mod.KIND_CONVERSATION, None,
+                                               bytes(32), 0))  # fmt: skip
+
+    async def deposit(request: Request) -> Response:
+        body = await request.body()
+        with store.transaction():
+            store.put_envelope(stored.EnvelopeRecord(address, body[:32], body, now, now + 86_400))
+        return Response(body[:32], media_type="application/cbor")
+
+    async def owner(request: Request) -> Response:
+        body = await request.body()
+        with store.transaction():
+            if body[:1] == b"f":
+                held = store.envelopes(address, now, 1, 1 << 20)
+                return Response(held[0].envelope if held else b"", media_type="application/cbor")
+            store.delete_envelopes(address, [body[33:65]])
+        return Response(b"\x01", media_type="application/cbor")
+
+    return _bare_relay_app(deposit, owner)
+
+
 def _raw_relay_http_store_calls() -> Split:
     """The issue's floor of ``relay_http_cycle``: "a bare Starlette app doing the same three
     requests with the same store calls" — each request's body read and the relay core's own
@@ -1518,11 +1527,8 @@ def _raw_relay_http_store_calls() -> Split:
     the envelopes read or deleted with their tombstones, the mailbox's time and the proof), no
     decoding, no signature or proof checked. tests/test_bench_floors.py checks the calls against
     the relay's."""
-    import httpx
-    from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
-    from starlette.routing import Route
 
     relay_mod, store, _relay, _relay_id, _prim = _http_world()
     stored = _blindpost("protocol.relay.store")
@@ -1559,27 +1565,7 @@ def _raw_relay_http_store_calls() -> Split:
             store.put_proof(address, commitment, now + 1)
         return Response(answer, media_type="application/cbor")
 
-    app = Starlette(routes=[Route("/v1/relay/deposit", deposit, methods=["POST"]),
-                            Route("/v1/relay/owner", owner, methods=["POST"])])  # fmt: skip
-    server = _LoopbackServer(app)
-    client = httpx.Client(base_url=server.base, headers={"content-type": "application/cbor"})
-
-    def prepare(n: int) -> list[tuple[bytes, bytes, bytes]]:
-        work = []
-        for _ in range(n):
-            envelope = os.urandom(_RELAY_ENVELOPE_SIZE + 120)  # about a deposit's size
-            fetch = b"f" + os.urandom(32) + bytes(140)  # about an owner request's size
-            work.append((envelope, fetch, b"a" + os.urandom(32) + envelope[:32] + bytes(140)))
-        return work
-
-    def run(work: list[tuple[bytes, bytes, bytes]]) -> None:
-        post = client.post
-        for deposit_body, fetch, ack in work:
-            post("/v1/relay/deposit", content=deposit_body)
-            post("/v1/relay/owner", content=fetch)
-            post("/v1/relay/owner", content=ack)
-
-    return Split(prepare, run)
+    return _bare_relay_app(deposit, owner)
 
 
 class _OwnerOracle:
