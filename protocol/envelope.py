@@ -216,11 +216,18 @@ def pad(data: bytes, size: int) -> bytes:
 
 
 def unpad(padded: bytes) -> bytes:
-    """Spec §9.3: strip ``0x80 || 0x00 …``; anything else is ``decode.padding``."""
-    stripped = padded.rstrip(b"\x00")
-    if not stripped or stripped[-1] != 0x80:
+    """Spec §9.3: strip ``0x80 || 0x00 …``; anything else is ``decode.padding``.
+
+    The marker is the last 0x80 byte, and only zeros may follow it: one ``memrchr`` and one
+    comparison with a slice of zeros, not ``rstrip``'s byte-by-byte set lookups.
+    """
+    marker = padded.rfind(0x80)
+    if marker < 0:
         raise DecodeError("decode.padding", "no 0x80 marker before the zero padding")
-    return stripped[:-1]
+    tail = padded[marker + 1 :]
+    if tail != _PADDING[1 : len(tail) + 1] and tail.count(0) != len(tail):
+        raise DecodeError("decode.padding", "no 0x80 marker before the zero padding")
+    return padded[:marker]
 
 
 # --- the envelope (spec §9.2) -----------------------------------------------------------------

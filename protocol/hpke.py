@@ -564,6 +564,14 @@ def _key_schedule(
     For the export-only AEAD ``Nk = Nn = 0``, so ``key`` and ``base_nonce`` are empty.
     """
     _verify_psk_inputs(mode, psk, psk_id)
+    return _verified_key_schedule(mode, suite, shared_secret, info, psk, psk_id)
+
+
+def _verified_key_schedule(
+    mode: Mode, suite: Suite, shared_secret: bytes, info: bytes, psk: bytes, psk_id: bytes
+) -> _Schedule:
+    """:func:`_key_schedule` after ``VerifyPSKInputs``: the setup functions verify the PSK
+    inputs first, before any key agreement, and so once per setup."""
     suite_id = suite.suite_id
 
     psk_id_hash = _psk_id_hash(suite_id, psk_id)
@@ -763,13 +771,27 @@ def _setup_s(
     PSK inputs are verified before any key agreement.
     """
     _verify_psk_inputs(mode, psk, psk_id)
+    return _verified_setup_s(mode, suite, pk_r, info, ikm_e, psk, psk_id, sk_s)
+
+
+def _verified_setup_s(
+    mode: Mode,
+    suite: Suite,
+    pk_r: bytes,
+    info: bytes,
+    ikm_e: bytes,
+    psk: bytes,
+    psk_id: bytes,
+    sk_s: bytes | None,
+) -> tuple[bytes, SenderContext, bytes, _Schedule]:
+    """:func:`_setup_s` after ``VerifyPSKInputs``."""
     if mode in (Mode.AUTH, Mode.AUTH_PSK):
         if sk_s is None:
             raise UsageError("usage.bad_argument", "auth modes need the sender's private key")
         shared_secret, enc = _auth_encap(pk_r, sk_s, ikm_e)
     else:
         shared_secret, enc = _encap(pk_r, ikm_e)
-    schedule = _key_schedule(mode, suite, shared_secret, info, psk, psk_id)
+    schedule = _verified_key_schedule(mode, suite, shared_secret, info, psk, psk_id)
     return enc, SenderContext(suite, schedule), shared_secret, schedule
 
 
@@ -792,7 +814,9 @@ def _setup_r(
         shared_secret = auth_decap(enc, sk_r, pk_s)
     else:
         shared_secret = decap(enc, sk_r)
-    return RecipientContext(suite, _key_schedule(mode, suite, shared_secret, info, psk, psk_id))
+    return RecipientContext(
+        suite, _verified_key_schedule(mode, suite, shared_secret, info, psk, psk_id)
+    )
 
 
 def _setup_s_rng(
@@ -815,7 +839,7 @@ def _setup_s_rng(
         _check_private_key("sender private key", sk_s)
     _deserialize_public_key("recipient public key", pk_r)
     ikm_e = random_bytes(rng, N_SK)
-    enc, ctx, _, _ = _setup_s(mode, suite, pk_r, info, ikm_e, psk=psk, psk_id=psk_id, sk_s=sk_s)
+    enc, ctx, _, _ = _verified_setup_s(mode, suite, pk_r, info, ikm_e, psk, psk_id, sk_s)
     return enc, ctx
 
 

@@ -137,6 +137,31 @@ def test_unpad_accepts_only_canonical_paddings(padded: bytes) -> None:
         assert pad(data, len(padded)) == padded
 
 
+def _unpad_by_rstrip(padded: bytes) -> bytes | None:
+    """§9.3 as first written: strip the zeros, then the marker (None: ``decode.padding``)."""
+    stripped = padded.rstrip(b"\x00")
+    return stripped[:-1] if stripped and stripped[-1] == 0x80 else None
+
+
+@given(
+    st.binary(max_size=64),
+    st.sampled_from([b"", b"\x80", b"\x80\x80", b"\x01", b"\x80\x01"]),
+    st.sampled_from([0, 1, 31, 300, 65_536, 70_000]),
+)
+def test_unpad_is_the_rstrip_definition(data: bytes, end: bytes, zeros: int) -> None:
+    """unpad (a search for the last 0x80 and a comparison with zeros) accepts and returns
+    exactly what stripping the zeros and the marker does, tails longer than a body included."""
+    padded = data + end + bytes(zeros)
+    expected = _unpad_by_rstrip(padded)
+    for value in (padded, bytearray(padded)):
+        if expected is None:
+            with pytest.raises(DecodeError) as caught:
+                unpad(value)  # type: ignore[arg-type]
+            assert caught.value.code == "decode.padding"
+        else:
+            assert unpad(value) == expected  # type: ignore[arg-type]
+
+
 # --- the envelope ---------------------------------------------------------------------------
 
 
