@@ -880,9 +880,23 @@ def open_session(data: bytes, session: Session) -> bytes:
 
 def _unpad_session(padded: bytes) -> bytes:
     """Spec §9.5: unpad a session envelope's plaintext and check that the body (the padded
-    plaintext and the ratchet's 88 bytes) has the padded size of what it carries."""
-    plaintext = unpad(padded)
-    n = len(plaintext) + _SESSION_OVERHEAD
-    if (MIN_BODY_SIZE if n <= MIN_BODY_SIZE else padme(n)) != len(padded) + MESSAGE_OVERHEAD:
-        raise DecodeError("decode.padding", "the body is not the padded size of its content")
-    return plaintext
+    plaintext and the ratchet's 88 bytes) has the padded size of what it carries.
+
+    :func:`unpad` written out (a ratchet plaintext is shorter than ``_PADDING``, so the zeros
+    after the marker are compared in one go); on any failure :func:`unpad` runs to give its
+    error first, as before.
+    """
+    marker = padded.rfind(0x80)
+    n = marker + _SESSION_OVERHEAD  # the content, the marker and the ratchet's overhead
+    if (
+        marker < 0
+        or padded[marker + 1 :] != _PADDING[1 : len(padded) - marker]
+        or (MIN_BODY_SIZE if n <= MIN_BODY_SIZE else padme(n)) != len(padded) + MESSAGE_OVERHEAD
+    ):
+        unpad(padded)  # decode.padding if the marker or the zeros are wrong
+        raise _bad_size_error()
+    return padded[:marker]
+
+
+def _bad_size_error() -> DecodeError:
+    return DecodeError("decode.padding", "the body is not the padded size of its content")
