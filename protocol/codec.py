@@ -86,6 +86,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import MemberDescriptorType
 from typing import ClassVar, Final, Self, TypeAlias
 
 import cbor2
@@ -720,6 +721,21 @@ def _kind_reader(kind: Kind) -> _Reader | None:
     return None
 
 
+def _slot_setter(cls: type[Message], name: str) -> Callable[[object, object], None]:
+    """``setter(instance, value)``: the slot's own ``__set__`` (a frozen dataclass forbids
+    ``setattr``; the slot descriptor does not go through ``__setattr__``, and skips the
+    attribute lookup of ``object.__setattr__``)."""
+    for klass in cls.__mro__:
+        slot = klass.__dict__.get(name)
+        if slot is not None:
+            if type(slot) is MemberDescriptorType:
+                setter: Callable[[object, object], None] = slot.__set__
+                return setter
+            break
+    set_attribute = object.__setattr__
+    return lambda instance, value: set_attribute(instance, name, value)
+
+
 def _message_reader(
     cls: type[Message], version: int, fields: tuple[tuple[int, str, Kind, bool, str], ...]
 ) -> _Reader | None:
@@ -728,19 +744,21 @@ def _message_reader(
     A fixed-length byte string is read inline: its key and its header form one expected
     prefix. Every other kind goes through its reader.
     """
-    # (prefix, len(prefix), name, fixed length or -1, reader or None, optional)
-    table: list[tuple[bytes, int, str, int, _Reader | None, bool]] = []
+    # (prefix, len(prefix), slot setter, fixed length or -1, reader or None, optional)
+    table: list[tuple[bytes, int, Callable[[object, object], None], int, _Reader | None, bool]]
+    table = []
     for key, name, kind, optional, _where in fields:
+        setter = _slot_setter(cls, name)
         if type(kind) is FixedBytes:
             length = kind.length
             prefix = _head(0, key) + _head(2, length)
-            table.append((prefix, len(prefix), name, length, None, optional))
+            table.append((prefix, len(prefix), setter, length, None, optional))
             continue
         reader = _kind_reader(kind)
         if reader is None:
             return None
         prefix = _head(0, key)
-        table.append((prefix, len(prefix), name, -1, reader, optional))
+        table.append((prefix, len(prefix), setter, -1, reader, optional))
     # The map's head (any count from 1 to all fields) followed by key 0 and the version.
     openings = {_head(5, n) + b"\x00" + _head(0, version): n - 1 for n in range(1, len(table) + 2)}
     opening_size = {len(o) for o in openings}
@@ -748,16 +766,16 @@ def _message_reader(
         return None
     skip = opening_size.pop()
     new = object.__new__
-    set_attribute = object.__setattr__
+    opening = openings.get
 
     def read(data: bytes, pos: int, depth: int) -> tuple[object, int]:
-        left = openings.get(data[pos : pos + skip])
+        left = opening(data[pos : pos + skip])
         if left is None or depth > MAX_DEPTH:
             raise _Miss
         pos += skip
         instance = new(cls)
         value: object
-        for prefix, size, name, length, reader, optional in table:
+        for prefix, size, set_attribute, length, reader, optional in table:
             if left and data.startswith(prefix, pos):
                 pos += size
                 if reader is None:
@@ -773,7 +791,7 @@ def _message_reader(
                 value = None
             else:
                 raise _Miss
-            set_attribute(instance, name, value)
+            set_attribute(instance, value)
         if left:
             raise _Miss
         instance._check()

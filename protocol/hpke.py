@@ -281,6 +281,8 @@ RecipientKey: TypeAlias = bytes | X25519KeyPair
 def _recipient_dh(sk_r: RecipientKey, *peers: bytes) -> tuple[bytes, bytes]:
     """``DH(skR, peer)`` for each peer, concatenated, and ``SerializePublicKey(pk(skR))``."""
     if type(sk_r) is X25519KeyPair:
+        if len(peers) == 1:  # Decap: one DH
+            return sk_r.exchange(peers[0]), sk_r.public_key
         return b"".join([sk_r.exchange(peer) for peer in peers]), sk_r.public_key
     assert isinstance(sk_r, bytes)  # checked by the caller, before any decoding
     return b"".join([x25519(sk_r, peer) for peer in peers]), x25519_public_key(sk_r)
@@ -564,6 +566,14 @@ def _key_schedule(
     For the export-only AEAD ``Nk = Nn = 0``, so ``key`` and ``base_nonce`` are empty.
     """
     _verify_psk_inputs(mode, psk, psk_id)
+    return _verified_key_schedule(mode, suite, shared_secret, info, psk, psk_id)
+
+
+def _verified_key_schedule(
+    mode: Mode, suite: Suite, shared_secret: bytes, info: bytes, psk: bytes, psk_id: bytes
+) -> _Schedule:
+    """:func:`_key_schedule` after ``VerifyPSKInputs``: the setup functions verify the PSK
+    inputs first, before any key agreement, and so once per setup."""
     suite_id = suite.suite_id
 
     psk_id_hash = _psk_id_hash(suite_id, psk_id)
@@ -572,21 +582,34 @@ def _key_schedule(
 
     secret = labeled_extract(suite_id, shared_secret, _LABEL_SECRET, psk)
 
-    n_k, n_n = suite.aead.n_k, suite.aead.n_n
+    n_k, n_n, key_info, nonce_info = _KEY_NONCE_INFO[suite.aead]
     if n_k and n_n:
         # Both are one HKDF-Expand block (Nk, Nn ≤ Nh): T(1) = HMAC(secret, labeled_info ||
         # 0x01), truncated — the two HMACs under one padded key (same output as
         # labeled_expand; the RFC 9180 vectors and pyca's HPKE check it).
-        head = _HPKE_VERSION + suite_id
         key, base_nonce = hmac_sha256_pair(
             secret,
-            _i2osp(n_k, 2) + head + _LABEL_KEY + key_schedule_context + b"\x01",
-            _i2osp(n_n, 2) + head + _LABEL_BASE_NONCE + key_schedule_context + b"\x01",
+            key_info + key_schedule_context + b"\x01",
+            nonce_info + key_schedule_context + b"\x01",
         )
         return _Schedule(suite_id, key_schedule_context, secret, key[:n_k], base_nonce[:n_n])
     key = labeled_expand(suite_id, secret, _LABEL_KEY, key_schedule_context, n_k)
     base_nonce = labeled_expand(suite_id, secret, _LABEL_BASE_NONCE, key_schedule_context, n_n)
     return _Schedule(suite_id, key_schedule_context, secret, key, base_nonce)
+
+
+#: Per AEAD: ``Nk``, ``Nn`` and the constant heads of the key schedule's ``key`` and
+#: ``base_nonce`` labeled infos, ``I2OSP(L, 2) || "HPKE-v1" || suite_id || label`` (RFC 9180
+#: §4), built once instead of at every setup (KEM and KDF have one value each).
+_KEY_NONCE_INFO: Final[dict[AeadId, tuple[int, int, bytes, bytes]]] = {
+    aead: (
+        aead.n_k,
+        aead.n_n,
+        _i2osp(aead.n_k, 2) + _HPKE_VERSION + Suite(aead=aead).suite_id + _LABEL_KEY,
+        _i2osp(aead.n_n, 2) + _HPKE_VERSION + Suite(aead=aead).suite_id + _LABEL_BASE_NONCE,
+    )
+    for aead in AeadId
+}
 
 
 # --- encryption contexts (RFC 9180 §5.2, §5.3) ---------------------------------------------------
@@ -763,13 +786,27 @@ def _setup_s(
     PSK inputs are verified before any key agreement.
     """
     _verify_psk_inputs(mode, psk, psk_id)
+    return _verified_setup_s(mode, suite, pk_r, info, ikm_e, psk, psk_id, sk_s)
+
+
+def _verified_setup_s(
+    mode: Mode,
+    suite: Suite,
+    pk_r: bytes,
+    info: bytes,
+    ikm_e: bytes,
+    psk: bytes,
+    psk_id: bytes,
+    sk_s: bytes | None,
+) -> tuple[bytes, SenderContext, bytes, _Schedule]:
+    """:func:`_setup_s` after ``VerifyPSKInputs``."""
     if mode in (Mode.AUTH, Mode.AUTH_PSK):
         if sk_s is None:
             raise UsageError("usage.bad_argument", "auth modes need the sender's private key")
         shared_secret, enc = _auth_encap(pk_r, sk_s, ikm_e)
     else:
         shared_secret, enc = _encap(pk_r, ikm_e)
-    schedule = _key_schedule(mode, suite, shared_secret, info, psk, psk_id)
+    schedule = _verified_key_schedule(mode, suite, shared_secret, info, psk, psk_id)
     return enc, SenderContext(suite, schedule), shared_secret, schedule
 
 
@@ -792,7 +829,9 @@ def _setup_r(
         shared_secret = auth_decap(enc, sk_r, pk_s)
     else:
         shared_secret = decap(enc, sk_r)
-    return RecipientContext(suite, _key_schedule(mode, suite, shared_secret, info, psk, psk_id))
+    return RecipientContext(
+        suite, _verified_key_schedule(mode, suite, shared_secret, info, psk, psk_id)
+    )
 
 
 def _setup_s_rng(
@@ -815,7 +854,7 @@ def _setup_s_rng(
         _check_private_key("sender private key", sk_s)
     _deserialize_public_key("recipient public key", pk_r)
     ikm_e = random_bytes(rng, N_SK)
-    enc, ctx, _, _ = _setup_s(mode, suite, pk_r, info, ikm_e, psk=psk, psk_id=psk_id, sk_s=sk_s)
+    enc, ctx, _, _ = _verified_setup_s(mode, suite, pk_r, info, ikm_e, psk, psk_id, sk_s)
     return enc, ctx
 
 

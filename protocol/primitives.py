@@ -332,7 +332,16 @@ def _expand(prk: bytes, info: bytes, length: int) -> bytes:
 
 
 def hkdf_expand(prk: bytes, info: bytes, length: int) -> bytes:
-    """HKDF-Expand with SHA-256 (RFC 5869 §2.3); ``length`` at most 8160 bytes."""
+    """HKDF-Expand with SHA-256 (RFC 5869 §2.3); ``length`` at most 8160 bytes.
+
+    One block of a 32-byte PRK (HPKE's ``sk`` and ``shared_secret``, spec §3.8) is written
+    out, as in :func:`labeled_expand`: ``T(1) = HMAC(prk, info || 0x01)``.
+    """
+    if length == HASH_SIZE and type(prk) is bytes and len(prk) == HASH_SIZE:
+        block = prk + _ZERO32
+        sha = hashlib.sha256
+        inner = sha(block.translate(_IPAD) + info + _COUNTER_1).digest()
+        return sha(block.translate(_OPAD) + inner).digest()
     if not 0 <= length <= _HKDF_MAX_OUTPUT:
         raise UsageError("usage.bad_argument", "HKDF output length out of range")
     if len(prk) < HASH_SIZE:

@@ -137,6 +137,67 @@ def test_unpad_accepts_only_canonical_paddings(padded: bytes) -> None:
         assert pad(data, len(padded)) == padded
 
 
+def _unpad_by_rstrip(padded: bytes) -> bytes | None:
+    """§9.3 as first written: strip the zeros, then the marker (None: ``decode.padding``)."""
+    stripped = padded.rstrip(b"\x00")
+    return stripped[:-1] if stripped and stripped[-1] == 0x80 else None
+
+
+@given(
+    st.binary(max_size=64),
+    st.sampled_from([b"", b"\x80", b"\x80\x80", b"\x01", b"\x80\x01"]),
+    st.sampled_from([0, 1, 31, 300, 65_536, 70_000]),
+)
+def test_unpad_is_the_rstrip_definition(data: bytes, end: bytes, zeros: int) -> None:
+    """unpad (a search for the last 0x80 and a comparison with zeros) accepts and returns
+    exactly what stripping the zeros and the marker does, tails longer than a body included."""
+    padded = data + end + bytes(zeros)
+    expected = _unpad_by_rstrip(padded)
+    for value in (padded, bytearray(padded)):
+        if expected is None:
+            with pytest.raises(DecodeError) as caught:
+                unpad(value)  # type: ignore[arg-type]
+            assert caught.value.code == "decode.padding"
+        else:
+            assert unpad(value) == expected  # type: ignore[arg-type]
+
+
+def _unpad_session_by_definition(padded: bytes) -> tuple[str, bytes | str]:
+    """§9.5 as first written: unpad, then compare the body with the padded size."""
+    from protocol import envelope
+
+    try:
+        plaintext = unpad(padded)
+    except DecodeError as exc:
+        return exc.code, str(exc)
+    n = len(plaintext) + MESSAGE_OVERHEAD + 1
+    if padded_size(n) != len(padded) + MESSAGE_OVERHEAD:
+        return "decode.padding", str(envelope._bad_size_error())
+    return "ok", plaintext
+
+
+@given(
+    st.binary(max_size=300),
+    st.integers(0, 400),
+    st.one_of(st.none(), st.tuples(st.integers(0, 10_000), st.sampled_from([0, 1, 0x80]))),
+)
+def test_session_unpad_is_unpad_and_the_size_check(data: bytes, tail: int, edit: object) -> None:
+    """The session envelope's written-out unpad (§9.5) accepts, returns and refuses (code and
+    message) exactly as unpad followed by the body-size check."""
+    from protocol import envelope
+
+    padded = bytearray(data + (b"\x80" + bytes(tail - 1) if tail else b""))
+    if edit is not None and padded:
+        where, value = edit  # type: ignore[misc]
+        padded[where % len(padded)] = value
+    expected = _unpad_session_by_definition(bytes(padded))
+    try:
+        got: tuple[str, bytes | str] = ("ok", envelope._unpad_session(bytes(padded)))
+    except DecodeError as exc:
+        got = (exc.code, str(exc))
+    assert got == expected
+
+
 # --- the envelope ---------------------------------------------------------------------------
 
 
