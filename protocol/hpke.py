@@ -305,6 +305,16 @@ def _deserialize_public_key(name: str, pkm: bytes) -> bytes:
     return pkm
 
 
+#: The constant heads of the DHKEM's labeled KDF inputs (RFC 9180 §4: ``"HPKE-v1" ||
+#: suite_id || label``, and for an Expand ``I2OSP(L, 2)`` before them), built once.
+_DKP_PRK_HEAD: Final = _HPKE_VERSION + _KEM_SUITE_ID + _LABEL_DKP_PRK
+_SK_INFO: Final = _i2osp(N_SK, 2) + _HPKE_VERSION + _KEM_SUITE_ID + _LABEL_SK  # info is ""
+_EAE_PRK_HEAD: Final = _HPKE_VERSION + _KEM_SUITE_ID + _LABEL_EAE_PRK
+_SHARED_SECRET_HEAD: Final = (
+    _i2osp(N_SECRET, 2) + _HPKE_VERSION + _KEM_SUITE_ID + _LABEL_SHARED_SECRET
+)
+
+
 def derive_key_pair(ikm: bytes) -> tuple[bytes, bytes]:
     """Spec §3.8, RFC 9180 §7.1.3: ``DeriveKeyPair(ikm)`` for X25519, returns ``(sk, pk)``.
 
@@ -321,9 +331,17 @@ def derive_key_pair(ikm: bytes) -> tuple[bytes, bytes]:
     """
     if not isinstance(ikm, bytes) or len(ikm) < N_SK:
         raise UsageError("usage.bad_argument", f"ikm must be at least {N_SK} bytes")
-    dkp_prk = labeled_extract(_KEM_SUITE_ID, b"", _LABEL_DKP_PRK, ikm)
-    sk = labeled_expand(_KEM_SUITE_ID, dkp_prk, _LABEL_SK, b"", N_SK)
-    return sk, x25519_public_key(sk)
+    pair = _derive_pair(ikm)
+    return pair.private_bytes(), pair.public_key
+
+
+def _derive_pair(ikm: bytes) -> X25519KeyPair:
+    """:func:`derive_key_pair` of a checked ``ikm``, as a key pair (``sk`` and ``pk(sk)``).
+
+    ``LabeledExtract`` and ``LabeledExpand`` with their constant heads built once
+    (``_DKP_PRK_HEAD``, ``_SK_INFO``); the RFC 9180 vectors check it.
+    """
+    return X25519KeyPair(hkdf_expand(hkdf_extract(b"", _DKP_PRK_HEAD + ikm), _SK_INFO, N_SK))
 
 
 def generate_key_pair(rng: Rng) -> tuple[bytes, bytes]:
@@ -342,8 +360,9 @@ def extract_and_expand(dh: bytes, kem_context: bytes) -> bytes:
                                         kem_context, Nsecret)
           return shared_secret
     """
-    eae_prk = labeled_extract(_KEM_SUITE_ID, b"", _LABEL_EAE_PRK, dh)
-    return labeled_expand(_KEM_SUITE_ID, eae_prk, _LABEL_SHARED_SECRET, kem_context, N_SECRET)
+    # labeled_extract and labeled_expand with their constant heads built once
+    eae_prk = hkdf_extract(b"", _EAE_PRK_HEAD + dh)
+    return hkdf_expand(eae_prk, _SHARED_SECRET_HEAD + kem_context, N_SECRET)
 
 
 def _encap(pk_r: bytes, ikm_e: bytes) -> tuple[bytes, bytes]:
@@ -363,9 +382,11 @@ def _encap(pk_r: bytes, ikm_e: bytes) -> tuple[bytes, bytes]:
           return shared_secret, enc
     """
     pk_r = _deserialize_public_key("recipient public key", pk_r)
-    sk_e, pk_e = derive_key_pair(ikm_e)
-    dh = x25519(sk_e, pk_r)
-    enc = pk_e
+    if not isinstance(ikm_e, bytes) or len(ikm_e) < N_SK:
+        derive_key_pair(ikm_e)  # usage.bad_argument
+    ephemeral = _derive_pair(ikm_e)  # skE, pkE
+    dh = ephemeral.exchange(pk_r)
+    enc = ephemeral.public_key
     kem_context = enc + pk_r
     shared_secret = extract_and_expand(dh, kem_context)
     return shared_secret, enc
@@ -493,19 +514,30 @@ def _verify_psk_inputs(mode: Mode, psk: bytes, psk_id: bytes) -> None:
         raise UsageError("usage.bad_argument", f"PSK must be at least {MIN_PSK_LENGTH} bytes")
 
 
-@dataclass(frozen=True, slots=True)
 class _Schedule:
     """The values ``KeySchedule`` computes (the intermediates are kept for the RFC vectors).
 
     ``exporter_secret`` is derived when first asked for: a context that never exports (every
-    single-shot seal and open) does not pay for it.
+    single-shot seal and open) does not pay for it. A plain slotted class, not a frozen
+    dataclass, whose ``__init__`` pays an ``object.__setattr__`` call per field; nothing
+    outside this module sees it, and nothing changes it after ``__init__``.
     """
 
-    suite_id: bytes
-    key_schedule_context: bytes
-    secret: bytes
-    key: bytes
-    base_nonce: bytes
+    __slots__ = ("base_nonce", "key", "key_schedule_context", "secret", "suite_id")
+
+    def __init__(
+        self,
+        suite_id: bytes,
+        key_schedule_context: bytes,
+        secret: bytes,
+        key: bytes,
+        base_nonce: bytes,
+    ) -> None:
+        self.suite_id = suite_id
+        self.key_schedule_context = key_schedule_context
+        self.secret = secret
+        self.key = key
+        self.base_nonce = base_nonce
 
     @property
     def exporter_secret(self) -> bytes:
@@ -573,42 +605,59 @@ def _verified_key_schedule(
     mode: Mode, suite: Suite, shared_secret: bytes, info: bytes, psk: bytes, psk_id: bytes
 ) -> _Schedule:
     """:func:`_key_schedule` after ``VerifyPSKInputs``: the setup functions verify the PSK
-    inputs first, before any key agreement, and so once per setup."""
-    suite_id = suite.suite_id
+    inputs first, before any key agreement, and so once per setup.
 
-    psk_id_hash = _psk_id_hash(suite_id, psk_id)
-    info_hash = labeled_extract(suite_id, b"", _LABEL_INFO_HASH, info)
-    key_schedule_context = _i2osp(mode, 1) + psk_id_hash + info_hash
-
-    secret = labeled_extract(suite_id, shared_secret, _LABEL_SECRET, psk)
-
-    n_k, n_n, key_info, nonce_info = _KEY_NONCE_INFO[suite.aead]
-    if n_k and n_n:
+    Each ``LabeledExtract`` and ``LabeledExpand`` is :func:`hkdf_extract` or one HMAC block
+    over its constant head (``_SCHEDULE_HEADS``); the RFC 9180 vectors and pyca's HPKE check
+    that the outputs are the RFC's.
+    """
+    n_k, n_n, suite_id, info_hash_head, secret_head, key_info, nonce_info = _SCHEDULE_HEADS[
+        suite.aead
+    ]
+    key_schedule_context = (
+        _MODE_BYTES[mode]
+        + _psk_id_hash(suite_id, psk_id)
+        + hkdf_extract(b"", info_hash_head + info)  # info_hash
+    )
+    secret = hkdf_extract(shared_secret, secret_head + psk)
+    if n_k:
         # Both are one HKDF-Expand block (Nk, Nn ≤ Nh): T(1) = HMAC(secret, labeled_info ||
         # 0x01), truncated — the two HMACs under one padded key (same output as
-        # labeled_expand; the RFC 9180 vectors and pyca's HPKE check it).
+        # labeled_expand).
         key, base_nonce = hmac_sha256_pair(
             secret,
             key_info + key_schedule_context + b"\x01",
             nonce_info + key_schedule_context + b"\x01",
         )
         return _Schedule(suite_id, key_schedule_context, secret, key[:n_k], base_nonce[:n_n])
-    key = labeled_expand(suite_id, secret, _LABEL_KEY, key_schedule_context, n_k)
-    base_nonce = labeled_expand(suite_id, secret, _LABEL_BASE_NONCE, key_schedule_context, n_n)
-    return _Schedule(suite_id, key_schedule_context, secret, key, base_nonce)
+    return _Schedule(suite_id, key_schedule_context, secret, b"", b"")  # export-only
 
 
-#: Per AEAD: ``Nk``, ``Nn`` and the constant heads of the key schedule's ``key`` and
-#: ``base_nonce`` labeled infos, ``I2OSP(L, 2) || "HPKE-v1" || suite_id || label`` (RFC 9180
-#: §4), built once instead of at every setup (KEM and KDF have one value each).
-_KEY_NONCE_INFO: Final[dict[AeadId, tuple[int, int, bytes, bytes]]] = {
-    aead: (
+#: ``I2OSP(mode, 1)`` per mode.
+_MODE_BYTES: Final[dict[int, bytes]] = {mode: _i2osp(mode, 1) for mode in Mode}
+
+
+def _schedule_heads(aead: AeadId) -> tuple[int, int, bytes, bytes, bytes, bytes, bytes]:
+    """``Nk``, ``Nn``, ``suite_id`` and the constant heads of the key schedule's labeled inputs
+    for ``aead`` (RFC 9180 §4: ``"HPKE-v1" || suite_id || label`` for an Extract, with
+    ``I2OSP(L, 2)`` before it for an Expand and ``0x01``, the first block's counter, after the
+    info): ``info_hash``, ``secret``, ``key``, ``base_nonce``."""
+    suite_id = Suite(aead=aead).suite_id
+    head = _HPKE_VERSION + suite_id
+    return (
         aead.n_k,
         aead.n_n,
-        _i2osp(aead.n_k, 2) + _HPKE_VERSION + Suite(aead=aead).suite_id + _LABEL_KEY,
-        _i2osp(aead.n_n, 2) + _HPKE_VERSION + Suite(aead=aead).suite_id + _LABEL_BASE_NONCE,
+        suite_id,
+        head + _LABEL_INFO_HASH,
+        head + _LABEL_SECRET,
+        _i2osp(aead.n_k, 2) + head + _LABEL_KEY,
+        _i2osp(aead.n_n, 2) + head + _LABEL_BASE_NONCE,
     )
-    for aead in AeadId
+
+
+#: :func:`_schedule_heads` of every AEAD (KEM and KDF have one value each), built once.
+_SCHEDULE_HEADS: Final[dict[AeadId, tuple[int, int, bytes, bytes, bytes, bytes, bytes]]] = {
+    aead: _schedule_heads(aead) for aead in AeadId
 }
 
 
@@ -822,6 +871,23 @@ def _setup_r(
     pk_s: bytes | None = None,
 ) -> RecipientContext:
     """``Setup<MODE>R``: decapsulate, then run the key schedule."""
+    return RecipientContext(
+        suite, _recipient_schedule(mode, suite, enc, sk_r, info, psk, psk_id, pk_s)
+    )
+
+
+def _recipient_schedule(
+    mode: Mode,
+    suite: Suite,
+    enc: bytes,
+    sk_r: RecipientKey,
+    info: bytes,
+    psk: bytes,
+    psk_id: bytes,
+    pk_s: bytes | None,
+) -> _Schedule:
+    """:func:`_setup_r` up to the key schedule (the single-shot ``Open<MODE>`` needs no
+    context object)."""
     _verify_psk_inputs(mode, psk, psk_id)
     if mode in (Mode.AUTH, Mode.AUTH_PSK):
         if pk_s is None:
@@ -829,9 +895,7 @@ def _setup_r(
         shared_secret = auth_decap(enc, sk_r, pk_s)
     else:
         shared_secret = decap(enc, sk_r)
-    return RecipientContext(
-        suite, _verified_key_schedule(mode, suite, shared_secret, info, psk, psk_id)
-    )
+    return _verified_key_schedule(mode, suite, shared_secret, info, psk, psk_id)
 
 
 def _setup_s_rng(
@@ -849,13 +913,34 @@ def _setup_s_rng(
 
     The checks come first so that a rejected call consumes no randomness.
     """
+    enc, schedule = _sender_schedule(mode, suite, pk_r, info, rng, psk, psk_id, sk_s)
+    return enc, SenderContext(suite, schedule)
+
+
+def _sender_schedule(
+    mode: Mode,
+    suite: Suite,
+    pk_r: bytes,
+    info: bytes,
+    rng: Rng,
+    psk: bytes,
+    psk_id: bytes,
+    sk_s: bytes | None,
+) -> tuple[bytes, _Schedule]:
+    """:func:`_setup_s_rng` up to the key schedule: ``(enc, schedule)`` (the single-shot
+    ``Seal<MODE>`` needs no context object). Same steps as :func:`_verified_setup_s`."""
     _verify_psk_inputs(mode, psk, psk_id)
     if sk_s is not None:
         _check_private_key("sender private key", sk_s)
     _deserialize_public_key("recipient public key", pk_r)
     ikm_e = random_bytes(rng, N_SK)
-    enc, ctx, _, _ = _verified_setup_s(mode, suite, pk_r, info, ikm_e, psk, psk_id, sk_s)
-    return enc, ctx
+    if mode in (Mode.AUTH, Mode.AUTH_PSK):
+        if sk_s is None:
+            raise UsageError("usage.bad_argument", "auth modes need the sender's private key")
+        shared_secret, enc = _auth_encap(pk_r, sk_s, ikm_e)
+    else:
+        shared_secret, enc = _encap(pk_r, ikm_e)
+    return enc, _verified_key_schedule(mode, suite, shared_secret, info, psk, psk_id)
 
 
 def setup_base_s(
@@ -994,13 +1079,28 @@ def setup_auth_psk_r(
 # The export-only suite is refused before any randomness is drawn or key agreement runs.
 
 
+def _seal_once(suite: Suite, schedule: _Schedule, aad: bytes, pt: bytes) -> bytes:
+    """``ContextS.Seal(aad, pt)`` of a fresh context that is then dropped: its ``seq`` is 0, so
+    ``ComputeNonce(0)`` is ``base_nonce`` and no sequence limit can be reached."""
+    if suite.aead is AeadId.CHACHA20_POLY1305:
+        return chacha20_poly1305_seal(schedule.key, schedule.base_nonce, pt, aad)
+    return aes_gcm_seal(schedule.key, schedule.base_nonce, pt, aad)
+
+
+def _open_once(suite: Suite, schedule: _Schedule, aad: bytes, ct: bytes) -> bytes:
+    """``ContextR.Open(aad, ct)`` of a fresh context (``seq`` 0, see :func:`_seal_once`)."""
+    if suite.aead is AeadId.CHACHA20_POLY1305:
+        return chacha20_poly1305_open(schedule.key, schedule.base_nonce, ct, aad)
+    return aes_gcm_open(schedule.key, schedule.base_nonce, ct, aad)
+
+
 def seal_base(
     suite: Suite, pk_r: bytes, info: bytes, aad: bytes, pt: bytes, *, rng: Rng
 ) -> tuple[bytes, bytes]:
     """Spec §3.8, RFC 9180 §6.1: ``SealBase(pkR, info, aad, pt)``, returns ``(enc, ct)``."""
     _require_aead(suite)
-    enc, ctx = setup_base_s(suite, pk_r, info, rng=rng)
-    return enc, ctx.seal(aad, pt)
+    enc, schedule = _sender_schedule(Mode.BASE, suite, pk_r, info, rng, b"", b"", None)
+    return enc, _seal_once(suite, schedule, aad, pt)
 
 
 def open_base(
@@ -1008,7 +1108,8 @@ def open_base(
 ) -> bytes:
     """Spec §3.8, RFC 9180 §6.1: ``OpenBase(enc, skR, info, aad, ct)``, returns ``pt``."""
     _require_aead(suite)
-    return setup_base_r(suite, enc, sk_r, info).open(aad, ct)
+    schedule = _recipient_schedule(Mode.BASE, suite, enc, sk_r, info, b"", b"", None)
+    return _open_once(suite, schedule, aad, ct)
 
 
 def seal_psk(
@@ -1024,8 +1125,8 @@ def seal_psk(
 ) -> tuple[bytes, bytes]:
     """Spec §3.8, RFC 9180 §6.1: ``SealPSK(pkR, info, aad, pt, psk, psk_id)``."""
     _require_aead(suite)
-    enc, ctx = setup_psk_s(suite, pk_r, info, psk, psk_id, rng=rng)
-    return enc, ctx.seal(aad, pt)
+    enc, schedule = _sender_schedule(Mode.PSK, suite, pk_r, info, rng, psk, psk_id, None)
+    return enc, _seal_once(suite, schedule, aad, pt)
 
 
 def open_psk(
@@ -1040,7 +1141,8 @@ def open_psk(
 ) -> bytes:
     """Spec §3.8, RFC 9180 §6.1: ``OpenPSK(enc, skR, info, aad, ct, psk, psk_id)``."""
     _require_aead(suite)
-    return setup_psk_r(suite, enc, sk_r, info, psk, psk_id).open(aad, ct)
+    schedule = _recipient_schedule(Mode.PSK, suite, enc, sk_r, info, psk, psk_id, None)
+    return _open_once(suite, schedule, aad, ct)
 
 
 def seal_auth(
@@ -1048,8 +1150,8 @@ def seal_auth(
 ) -> tuple[bytes, bytes]:
     """Spec §3.8, RFC 9180 §6.1: ``SealAuth(pkR, info, aad, pt, skS)``, returns ``(enc, ct)``."""
     _require_aead(suite)
-    enc, ctx = setup_auth_s(suite, pk_r, info, sk_s, rng=rng)
-    return enc, ctx.seal(aad, pt)
+    enc, schedule = _sender_schedule(Mode.AUTH, suite, pk_r, info, rng, b"", b"", sk_s)
+    return enc, _seal_once(suite, schedule, aad, pt)
 
 
 def open_auth(
@@ -1057,7 +1159,8 @@ def open_auth(
 ) -> bytes:
     """Spec §3.8, RFC 9180 §6.1: ``OpenAuth(enc, skR, info, aad, ct, pkS)``, returns ``pt``."""
     _require_aead(suite)
-    return setup_auth_r(suite, enc, sk_r, info, pk_s).open(aad, ct)
+    schedule = _recipient_schedule(Mode.AUTH, suite, enc, sk_r, info, b"", b"", pk_s)
+    return _open_once(suite, schedule, aad, ct)
 
 
 def seal_auth_psk(
@@ -1074,8 +1177,8 @@ def seal_auth_psk(
 ) -> tuple[bytes, bytes]:
     """Spec §3.8, RFC 9180 §6.1: ``SealAuthPSK(pkR, info, aad, pt, psk, psk_id, skS)``."""
     _require_aead(suite)
-    enc, ctx = setup_auth_psk_s(suite, pk_r, info, psk, psk_id, sk_s, rng=rng)
-    return enc, ctx.seal(aad, pt)
+    enc, schedule = _sender_schedule(Mode.AUTH_PSK, suite, pk_r, info, rng, psk, psk_id, sk_s)
+    return enc, _seal_once(suite, schedule, aad, pt)
 
 
 def open_auth_psk(
@@ -1091,4 +1194,5 @@ def open_auth_psk(
 ) -> bytes:
     """Spec §3.8, RFC 9180 §6.1: ``OpenAuthPSK(enc, skR, info, aad, ct, psk, psk_id, pkS)``."""
     _require_aead(suite)
-    return setup_auth_psk_r(suite, enc, sk_r, info, psk, psk_id, pk_s).open(aad, ct)
+    schedule = _recipient_schedule(Mode.AUTH_PSK, suite, enc, sk_r, info, psk, psk_id, pk_s)
+    return _open_once(suite, schedule, aad, ct)

@@ -386,6 +386,55 @@ def _pair(
     return enc, s, r
 
 
+def _single_shot(
+    mode: Mode, suite: Suite, rng: Callable[[int], bytes], aad: bytes, pt: bytes
+) -> tuple[bytes, bytes]:
+    if mode is Mode.BASE:
+        return hpke.seal_base(suite, _PK_R, _INFO, aad, pt, rng=rng)
+    if mode is Mode.PSK:
+        return hpke.seal_psk(suite, _PK_R, _INFO, aad, pt, _PSK, _PSK_ID, rng=rng)
+    if mode is Mode.AUTH:
+        return hpke.seal_auth(suite, _PK_R, _INFO, aad, pt, _SK_S, rng=rng)
+    return hpke.seal_auth_psk(suite, _PK_R, _INFO, aad, pt, _PSK, _PSK_ID, _SK_S, rng=rng)
+
+
+def _single_open(mode: Mode, suite: Suite, enc: bytes, aad: bytes, ct: bytes) -> bytes:
+    if mode is Mode.BASE:
+        return hpke.open_base(suite, enc, _SK_R, _INFO, aad, ct)
+    if mode is Mode.PSK:
+        return hpke.open_psk(suite, enc, _SK_R, _INFO, aad, ct, _PSK, _PSK_ID)
+    if mode is Mode.AUTH:
+        return hpke.open_auth(suite, enc, _SK_R, _INFO, aad, ct, _PK_S)
+    return hpke.open_auth_psk(suite, enc, _SK_R, _INFO, aad, ct, _PSK, _PSK_ID, _PK_S)
+
+
+@pytest.mark.parametrize("mode", list(Mode), ids=lambda m: _MODE_IDS[m])
+@pytest.mark.parametrize("aead", AEADS, ids=lambda a: _AEAD_IDS[a])
+@settings(max_examples=15, deadline=None)
+@given(ikm_e=_keys, aad=st.binary(max_size=80), pt=st.binary(max_size=300), flip=st.integers(0))
+def test_single_shot_is_the_context_at_sequence_zero(
+    mode: Mode, aead: AeadId, ikm_e: bytes, aad: bytes, pt: bytes, flip: int
+) -> None:
+    """Seal<MODE>/Open<MODE> skip the context object (RFC 9180 §6.1: a context used once, at
+    seq 0): same (enc, ct) as Setup<MODE>S and ContextS.Seal, each opens the other's, and a
+    changed byte fails in both the same way."""
+    suite = Suite(aead=aead)
+    enc, sender, recipient = _pair(mode, aead, ikm_e)
+    ct = sender.seal(aad, pt)
+    assert _single_shot(mode, suite, fixed_rng(ikm_e), aad, pt) == (enc, ct)
+    assert _single_open(mode, suite, enc, aad, ct) == pt == recipient.open(aad, ct)
+    tampered = bytearray(ct)
+    tampered[flip % len(ct)] ^= 0x01
+    _, _, fresh = _pair(mode, aead, ikm_e)
+    for open_ in (
+        lambda: _single_open(mode, suite, enc, aad, bytes(tampered)),
+        lambda: fresh.open(aad, bytes(tampered)),
+    ):
+        with pytest.raises(ProtocolError) as exc:
+            open_()
+        assert code_of(exc) == "auth.failed"
+
+
 @pytest.mark.parametrize("mode", list(Mode), ids=lambda m: _MODE_IDS[m])
 @pytest.mark.parametrize("aead", ALL_AEADS, ids=lambda a: _AEAD_IDS[a])
 def test_round_trip_every_mode(mode: Mode, aead: AeadId) -> None:
