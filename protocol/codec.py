@@ -85,6 +85,7 @@ from __future__ import annotations
 
 import dataclasses
 import keyword
+import re
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -952,6 +953,21 @@ def _field_prefix(key: int, kind: Kind) -> bytes:
     return _head(0, key)
 
 
+def _fixed_runs(fields: tuple[tuple[int, str, Kind, bool, str], ...]) -> dict[int, int]:
+    """``start -> end`` of each maximal run of two or more consecutive required fields of
+    exact kind :class:`FixedBytes`."""
+    runs: dict[int, int] = {}
+    start = 0
+    while start < len(fields):
+        end = start
+        while end < len(fields) and type(fields[end][2]) is FixedBytes and not fields[end][3]:
+            end += 1
+        if end - start >= 2:
+            runs[start] = end
+        start = max(end, start + 1)
+    return runs
+
+
 def _generate_reader(
     cls: type[Message], version: int, fields: tuple[tuple[int, str, Kind, bool, str], ...]
 ) -> _Reader | None:
@@ -964,6 +980,7 @@ def _generate_reader(
     has_optional = any(optional for _key, _name, _kind, optional, _where in fields)
     namespace: dict[str, object] = {"_Miss": _Miss, "_cls": cls, "_new": object.__new__}
     depth_limit = _int_source(MAX_DEPTH)
+    runs = _fixed_runs(fields)
     lines = ["def read(data, pos, depth):"]
     if has_optional:
         namespace["_opening"] = openings.get
@@ -971,7 +988,10 @@ def _generate_reader(
             f"left = _opening(data[pos : pos + {skip}])",
             f"if left is None or depth > {depth_limit}:",
             f"{_IND}raise _Miss",
+            f"pos += {skip}",
         ]
+    elif 0 in runs:  # the opening is the start of the first run's pattern
+        lines += [f"if depth > {depth_limit}:", f"{_IND}raise _Miss"]
     else:
         # Every field is required: only the head counting all of them can be accepted, and
         # the first field's key (with its head, for a fixed-length byte string) follows it.
@@ -982,9 +1002,37 @@ def _generate_reader(
         lines += [
             f"if depth > {depth_limit} or not data.startswith(_OPEN, pos):",
             f"{_IND}raise _Miss",
+            f"pos += {skip}",
         ]
-    lines.append(f"pos += {skip}")
+    covered: set[int] = set()
     for index, (key, _name, kind, optional, _where) in enumerate(fields):
+        if index in covered:
+            continue
+        if index in runs:
+            # Consecutive required fixed-length byte strings: one regular expression of
+            # literal prefixes and fixed-size groups, so one C call checks and cuts them all.
+            end = runs[index]
+            covered.update(range(index, end))
+            pattern = b""
+            if index == 0 and not has_optional:
+                pattern += re.escape(_head(5, len(fields) + 1) + b"\x00" + _head(0, version))
+            for run_key, _n, run_kind, _o, _w in fields[index:end]:
+                assert type(run_kind) is FixedBytes
+                pattern += re.escape(_field_prefix(run_key, run_kind))
+                pattern += b"(.{" + _int_source(run_kind.length).encode() + b"})"
+            namespace[f"_RE{index}"] = re.compile(pattern, re.DOTALL).match
+            if has_optional:
+                lines += [f"if left < {end - index}:", f"{_IND}raise _Miss"]
+            lines += [
+                f"match = _RE{index}(data, pos)",
+                "if match is None:",
+                f"{_IND}raise _Miss",
+                ", ".join(f"v{i}" for i in range(index, end)) + " = match.groups()",
+                "pos = match.end()",
+            ]
+            if has_optional:
+                lines.append(f"left -= {end - index}")
+            continue
         var = f"v{index}"
         prefix = _field_prefix(key, kind)
         body: list[str]
