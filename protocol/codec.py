@@ -1099,8 +1099,14 @@ def _generate_reader(
             lines.append(f"pos += {len(prefix)}")
             lines += body
             continue
-        namespace[f"_P{index}"] = prefix
-        present = f"data.startswith(_P{index}, pos)"
+        if len(prefix) == 1:
+            # A one-byte key: an index is cheaper than startswith. At the end of the input
+            # it raises IndexError where startswith is false; either way the reader misses
+            # (a field of the map's count is missing), so the accepted inputs are the same.
+            present = f"data[pos] == {prefix[0]}"
+        else:
+            namespace[f"_P{index}"] = prefix
+            present = f"data.startswith(_P{index}, pos)"
         lines.append(f"if left and {present}:" if has_optional else f"if {present}:")
         lines.append(f"{_IND}pos += {len(prefix)}")
         lines += [_IND + line for line in body]
