@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import cbor2
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from protocol import codec
@@ -425,9 +425,9 @@ def _kind_values(kind: codec.Kind) -> st.SearchStrategy[Any]:
     if isinstance(kind, UInt):
         low, high = kind.min_value, kind.max_value
         edges = [n for n in (low, *_INT_EDGES, high) if low <= n <= high]
-        return (
-            st.integers(low, min(high, low + 3)) | st.sampled_from(edges) | st.integers(low, high)
-        )
+        # Mostly the lowest values: semantic checks that want two ids equal pass often.
+        small = st.integers(low, min(high, low + 1))
+        return small | small | st.sampled_from(edges) | st.integers(low, high)
     if isinstance(kind, Text):
         return st.text(st.sampled_from("ab+1é€😀"), max_size=kind.max_len).filter(
             lambda t: kind.min_len <= len(t.encode("utf-8")) <= kind.max_len
@@ -557,7 +557,13 @@ def test_generated_reader_accepts_some_valid_encoding(cls: type[Message]) -> Non
     found = find(
         _raw_messages(cls),
         accepted,
-        settings=settings(max_examples=500, database=None, suppress_health_check=list(HealthCheck)),
+        settings=settings(
+            max_examples=3000,
+            database=None,
+            derandomize=True,  # a fixed search: the outcome does not vary from run to run
+            phases=[Phase.generate],  # the first one found will do: no shrinking
+            suppress_health_check=list(HealthCheck),
+        ),
     )
     encoded = codec.encode(_reference_cbor(found))
     assert _read_outcome(read, encoded) == _read_outcome(codec._table_reader(cls), encoded)
