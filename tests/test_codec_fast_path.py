@@ -237,13 +237,15 @@ def test_structural_variants_fall_back_with_their_codes() -> None:
     assert _assert_same(Tree, invalid_utf8) == ("error", "decode.invalid_utf8")
 
 
-def test_too_deep_schema_is_decided_by_the_generic_path() -> None:
-    """A class nested deeper than MAX_DEPTH: the fast path must not accept its encoding."""
-    inner: type[Message] = Leaf
-    value: Message = Leaf(3)
-    for level in range(MAX_DEPTH):
+def _nest(
+    inner: type[Message], value: Message, levels: int, prefix: str
+) -> list[tuple[type[Message], Message]]:
+    """``value`` and ``levels`` messages wrapped around it, each of a new class with one nested
+    field: ``[(class, message)]`` from ``value`` outwards."""
+    out: list[tuple[type[Message], Message]] = [(inner, value)]
+    for level in range(levels):
         cls = dataclasses.make_dataclass(
-            f"Level{level}",
+            f"{prefix}{level}",
             [("inner", object)],
             bases=(Message,),
             namespace={"VERSION": 1, "FIELDS": (Field(1, "inner", Nested(inner)),)},
@@ -251,6 +253,13 @@ def test_too_deep_schema_is_decided_by_the_generic_path() -> None:
             slots=True,
         )
         inner, value = cls, cls(value)
+        out.append((inner, value))
+    return out
+
+
+def test_too_deep_schema_is_decided_by_the_generic_path() -> None:
+    """A class nested deeper than MAX_DEPTH: the fast path must not accept its encoding."""
+    inner, value = _nest(Leaf, Leaf(3), MAX_DEPTH, "Level")[-1]
     data = value.to_bytes()
     assert _assert_same(inner, data) == ("error", "decode.too_deep")
     one_less = value.inner  # type: ignore[attr-defined]
@@ -267,20 +276,9 @@ def test_too_deep_list_is_decided_by_the_generic_path() -> None:
         FIELDS: ClassVar[tuple[Field, ...]] = (Field(1, "items", ListOf(FixedBytes(2), 3)),)
         items: tuple[bytes, ...]
 
-    inner: type[Message] = Bottom
-    value: Message = Bottom((b"ab",))
-    chain = [value]
-    for level in range(MAX_DEPTH - 1):
-        cls = dataclasses.make_dataclass(
-            f"ListLevel{level}",
-            [("inner", object)],
-            bases=(Message,),
-            namespace={"VERSION": 1, "FIELDS": (Field(1, "inner", Nested(inner)),)},
-            frozen=True,
-            slots=True,
-        )
-        inner, value = cls, cls(value)
-        chain.append(value)
+    levels = _nest(Bottom, Bottom((b"ab",)), MAX_DEPTH - 1, "ListLevel")
+    inner, value = levels[-1]
+    chain = [level_value for _cls, level_value in levels]
     # The top map is at depth 1, Bottom's map at MAX_DEPTH, its list at MAX_DEPTH + 1.
     data = value.to_bytes()
     assert _assert_same(inner, data) == ("error", "decode.too_deep")
