@@ -329,18 +329,18 @@ def derive_key_pair(ikm: bytes) -> tuple[bytes, bytes]:
     ``ikm`` must be at least ``Nsk`` bytes (RFC 9180 §7.1.3: "ikm ... SHOULD have at least Nsk
     bytes of entropy"), else ``usage.bad_argument``.
     """
-    if not isinstance(ikm, bytes) or len(ikm) < N_SK:
-        raise UsageError("usage.bad_argument", f"ikm must be at least {N_SK} bytes")
     pair = _derive_pair(ikm)
     return pair.private_bytes(), pair.public_key
 
 
 def _derive_pair(ikm: bytes) -> X25519KeyPair:
-    """:func:`derive_key_pair` of a checked ``ikm``, as a key pair (``sk`` and ``pk(sk)``).
+    """:func:`derive_key_pair` as a key pair (``sk`` and ``pk(sk)``), same checks.
 
     ``LabeledExtract`` and ``LabeledExpand`` with their constant heads built once
     (``_DKP_PRK_HEAD``, ``_SK_INFO``); the RFC 9180 vectors check it.
     """
+    if not isinstance(ikm, bytes) or len(ikm) < N_SK:
+        raise UsageError("usage.bad_argument", f"ikm must be at least {N_SK} bytes")
     return X25519KeyPair(hkdf_expand(hkdf_extract(b"", _DKP_PRK_HEAD + ikm), _SK_INFO, N_SK))
 
 
@@ -382,8 +382,6 @@ def _encap(pk_r: bytes, ikm_e: bytes) -> tuple[bytes, bytes]:
           return shared_secret, enc
     """
     pk_r = _deserialize_public_key("recipient public key", pk_r)
-    if not isinstance(ikm_e, bytes) or len(ikm_e) < N_SK:
-        derive_key_pair(ikm_e)  # usage.bad_argument
     ephemeral = _derive_pair(ikm_e)  # skE, pkE
     dh = ephemeral.exchange(pk_r)
     enc = ephemeral.public_key
