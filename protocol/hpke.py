@@ -847,14 +847,18 @@ def _verified_setup_s(
     sk_s: bytes | None,
 ) -> tuple[bytes, SenderContext, bytes, _Schedule]:
     """:func:`_setup_s` after ``VerifyPSKInputs``."""
+    shared_secret, enc = _mode_encap(mode, pk_r, ikm_e, sk_s)
+    schedule = _verified_key_schedule(mode, suite, shared_secret, info, psk, psk_id)
+    return enc, SenderContext(suite, schedule), shared_secret, schedule
+
+
+def _mode_encap(mode: Mode, pk_r: bytes, ikm_e: bytes, sk_s: bytes | None) -> tuple[bytes, bytes]:
+    """``Encap`` or, in the auth modes, ``AuthEncap``: ``(shared_secret, enc)``."""
     if mode in (Mode.AUTH, Mode.AUTH_PSK):
         if sk_s is None:
             raise UsageError("usage.bad_argument", "auth modes need the sender's private key")
-        shared_secret, enc = _auth_encap(pk_r, sk_s, ikm_e)
-    else:
-        shared_secret, enc = _encap(pk_r, ikm_e)
-    schedule = _verified_key_schedule(mode, suite, shared_secret, info, psk, psk_id)
-    return enc, SenderContext(suite, schedule), shared_secret, schedule
+        return _auth_encap(pk_r, sk_s, ikm_e)
+    return _encap(pk_r, ikm_e)
 
 
 def _setup_r(
@@ -926,18 +930,12 @@ def _sender_schedule(
     sk_s: bytes | None,
 ) -> tuple[bytes, _Schedule]:
     """:func:`_setup_s_rng` up to the key schedule: ``(enc, schedule)`` (the single-shot
-    ``Seal<MODE>`` needs no context object). Same steps as :func:`_verified_setup_s`."""
+    ``Seal<MODE>`` needs no context object)."""
     _verify_psk_inputs(mode, psk, psk_id)
     if sk_s is not None:
         _check_private_key("sender private key", sk_s)
     _deserialize_public_key("recipient public key", pk_r)
-    ikm_e = random_bytes(rng, N_SK)
-    if mode in (Mode.AUTH, Mode.AUTH_PSK):
-        if sk_s is None:
-            raise UsageError("usage.bad_argument", "auth modes need the sender's private key")
-        shared_secret, enc = _auth_encap(pk_r, sk_s, ikm_e)
-    else:
-        shared_secret, enc = _encap(pk_r, ikm_e)
+    shared_secret, enc = _mode_encap(mode, pk_r, random_bytes(rng, N_SK), sk_s)
     return enc, _verified_key_schedule(mode, suite, shared_secret, info, psk, psk_id)
 
 

@@ -238,24 +238,16 @@ def labeled_kdf_keys3(
     """``labeled_kdf(label, ikm, salt, context, 96)`` split into three 32-byte keys.
 
     KDF_RK of the ratchet (spec §7.2) runs twice per DH ratchet step, and the handshake's KDF
-    (§6.4) once on each side. For a 32-byte or empty salt HKDF is written out here: the
-    empty-salt Extract starts from precomputed HMAC states, Expand hashes the padded PRK blocks
-    once and copies the states, and nothing is joined or sliced (~4.3 µs, against ~7.8 µs for
-    :func:`labeled_kdf`). Any other salt, and every argument error, takes :func:`labeled_kdf`.
+    (§6.4) once on each side. For a 32-byte or empty salt, Extract is :func:`hkdf_extract`
+    and Expand is written out here: it hashes the padded PRK blocks once and copies the states,
+    and nothing is joined or sliced (~4.3 µs, against ~7.8 µs for :func:`labeled_kdf`). Any
+    other salt, and every argument error, takes :func:`labeled_kdf`.
     """
     if b"\x00" in label or not label or (salt and len(salt) != HASH_SIZE):
         okm = labeled_kdf(label, ikm, salt, context, 3 * HASH_SIZE)
         return okm[:32], okm[32:64], okm[64:]
     sha = hashlib.sha256
-    if salt:
-        block = salt + _ZERO32
-        prk = sha(block.translate(_OPAD) + sha(block.translate(_IPAD) + ikm).digest()).digest()
-    else:
-        step = _ZERO_SALT_INNER.copy()
-        step.update(ikm)
-        finish = _ZERO_SALT_OUTER.copy()
-        finish.update(step.digest())
-        prk = finish.digest()
+    prk = hkdf_extract(salt, ikm)
     block = prk + _ZERO32
     inner = sha(block.translate(_IPAD))
     outer = sha(block.translate(_OPAD))
