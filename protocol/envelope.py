@@ -25,6 +25,7 @@ reads a clock or talks to a relay (§10).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Final, NamedTuple, NoReturn
@@ -203,6 +204,25 @@ def _body_sizes() -> frozenset[int]:
 _BODY_SIZES: Final = _body_sizes()
 
 
+def _longest_zeros() -> dict[int, bytes]:
+    """Per session plaintext length (a body size less the ratchet's 88 bytes), the most zeros
+    its padding can hold: with one byte more, the content and its marker would fit the next
+    smaller padded size (0 below 256). About 64 KB of zeros in all."""
+    sizes = sorted(_BODY_SIZES)
+    return {
+        size - MESSAGE_OVERHEAD: bytes(size - max(smaller, MESSAGE_OVERHEAD) - 1)
+        for smaller, size in zip([0, *sizes], sizes, strict=False)
+    }
+
+
+#: Spec §9.5: ``_LONGEST_ZEROS[len(plaintext)].startswith(zeros)`` checks in one call that
+#: the padding after the marker is zeros and that the body is the padded size of its content.
+_LONGEST_ZEROS: Final = _longest_zeros()
+#: ``_SMALL_PADDINGS[n]`` pads a body of ``n`` ≤ 256 unpadded bytes (the marker counted) to
+#: 256: built once (about 14 KB) instead of sliced per message.
+_SMALL_PADDINGS: Final = tuple(_PADDING[: MIN_BODY_SIZE + 1 - n] for n in range(MIN_BODY_SIZE + 1))
+
+
 def is_padded_size(size: int) -> bool:
     """Spec §9.3: whether ``size`` is a body size (``padded_size`` of some length)."""
     return size in _BODY_SIZES
@@ -232,8 +252,6 @@ def unpad(padded: bytes) -> bytes:
 
 # --- the envelope (spec §9.2) -----------------------------------------------------------------
 
-_VERSION_BYTE: Final = bytes([ENVELOPE_VERSION])
-
 
 def _parse(data: bytes) -> tuple[bytes, int, bytes]:
     """Spec §9.2: decode an envelope into ``(address, ttl, body)``; ``decode.*`` only."""
@@ -256,9 +274,14 @@ def _parse(data: bytes) -> tuple[bytes, int, bytes]:
     return data[1:33], ttl, data[ENVELOPE_HEADER_SIZE:]
 
 
+#: Spec §9.2: ``u8(version) || address || u32be(ttl)`` in one call (the caller checked the
+#: address's length: ``32s`` would pad a shorter one).
+_pack_header: Final = struct.Struct(">B32sI").pack
+
+
 def _header(address: bytes, ttl: int) -> bytes:
     """Spec §9.2: ``u8(1) || address || u32be(ttl)``, which every body's AEAD binds."""
-    return _VERSION_BYTE + address + ttl.to_bytes(4, "big")
+    return _pack_header(ENVELOPE_VERSION, address, ttl)
 
 
 def _frame(address: bytes, ttl: int, body: bytes) -> bytes:
@@ -848,16 +871,27 @@ def seal_session(session: Session, address: bytes, plaintext: bytes, *, ttl: int
     depend on the envelope around it, so the same one can also travel over SMS (§11) and the
     recipient recognise the second copy as a replay.
     """
-    if type(address) is not bytes or len(address) != ADDRESS_SIZE or type(ttl) is not int:
+    if (
+        type(address) is not bytes
+        or len(address) != ADDRESS_SIZE
+        or type(ttl) is not int
+        or not 1 <= ttl <= MAX_TTL
+        or type(plaintext) is not bytes
+    ):
         _check_address_ttl(address, ttl)
-    if not 1 <= ttl <= MAX_TTL:
-        _check_address_ttl(address, ttl)
-    if type(plaintext) is not bytes or len(plaintext) > MAX_SESSION_PLAINTEXT:
-        raise _bad(f"a session envelope carries at most {MAX_SESSION_PLAINTEXT} bytes")
-    n = len(plaintext) + MESSAGE_OVERHEAD
-    end = MIN_BODY_SIZE if n < MIN_BODY_SIZE else padme(n + 1)
-    header = _VERSION_BYTE + address + ttl.to_bytes(4, "big")
-    return header + session.encrypt(plaintext + _PADDING[: end - n])
+        raise _bad_session_plaintext()
+    n = len(plaintext) + _SESSION_OVERHEAD  # the body without its padding zeros
+    if n <= MIN_BODY_SIZE:
+        padding = _SMALL_PADDINGS[n]
+    elif n <= MAX_BODY_SIZE:
+        padding = _PADDING[: padme(n) + 1 - n]
+    else:
+        raise _bad_session_plaintext()
+    return _pack_header(ENVELOPE_VERSION, address, ttl) + session.encrypt(plaintext + padding)
+
+
+def _bad_session_plaintext() -> UsageError:
+    return _bad(f"a session envelope carries at most {MAX_SESSION_PLAINTEXT} bytes")
 
 
 def open_session(data: bytes, session: Session) -> bytes:
@@ -883,20 +917,20 @@ def _unpad_session(padded: bytes) -> bytes:
     """Spec §9.5: unpad a session envelope's plaintext and check that the body (the padded
     plaintext and the ratchet's 88 bytes) has the padded size of what it carries.
 
-    :func:`unpad` written out (a ratchet plaintext is shorter than ``_PADDING``, so the zeros
-    after the marker are compared in one go); on any failure :func:`unpad` runs to give its
-    error first, as before.
+    :func:`unpad` written out: the marker is the last 0x80 byte (one ``rpartition``, which
+    also gives the content); what follows it must be a prefix of the longest run of zeros
+    this size admits — zeros, and not so many that a smaller body would hold the content.
+    On any failure :func:`unpad` runs to give its error first, as before.
     """
-    marker = padded.rfind(0x80)
-    n = marker + _SESSION_OVERHEAD  # the content, the marker and the ratchet's overhead
-    if (
-        marker < 0
-        or padded[marker + 1 :] != _PADDING[1 : len(padded) - marker]
-        or (MIN_BODY_SIZE if n <= MIN_BODY_SIZE else padme(n)) != len(padded) + MESSAGE_OVERHEAD
-    ):
+    content, marker, zeros = padded.rpartition(_MARKER)
+    try:
+        fits = marker and _LONGEST_ZEROS[len(padded)].startswith(zeros)
+    except KeyError:  # no body has this size (open_session checked it before: not from there)
+        fits = False
+    if not fits:
         unpad(padded)  # decode.padding if the marker or the zeros are wrong
         raise _bad_size_error()
-    return padded[:marker]
+    return content
 
 
 def _bad_size_error() -> DecodeError:

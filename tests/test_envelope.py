@@ -198,6 +198,30 @@ def test_session_unpad_is_unpad_and_the_size_check(data: bytes, tail: int, edit:
     assert got == expected
 
 
+def test_session_unpad_at_every_body_size_boundary() -> None:
+    """At every body size up to 64 KiB, the written-out unpad (§9.5) agrees with the definition
+    on the shortest content the size admits, one byte shorter, the longest, and one zero
+    more or less than each: the per-size table of zero runs is PADMÉ's table."""
+    from protocol import envelope
+
+    sizes = sorted(s for s in range(MAX_BODY_SIZE + 1) if is_padded_size(s))
+    assert len(sizes) == len(envelope._LONGEST_ZEROS)
+    for smaller, size in zip([0, *sizes], sizes, strict=False):
+        room = size - MESSAGE_OVERHEAD  # the padded plaintext
+        shortest = max(0, smaller + 1 - MESSAGE_OVERHEAD - 1)
+        for content in {shortest - 1, shortest, shortest + 1, room - 2, room - 1}:
+            if not 0 <= content < room:
+                continue
+            padded = b"\x07" * content + b"\x80" + bytes(room - content - 1)
+            expected = _unpad_session_by_definition(padded)
+            assert expected[0] == ("ok" if content >= shortest else "decode.padding")
+            try:
+                got: tuple[str, bytes | str] = ("ok", envelope._unpad_session(padded))
+            except DecodeError as exc:
+                got = (exc.code, str(exc))
+            assert got == expected, (size, content)
+
+
 # --- the envelope ---------------------------------------------------------------------------
 
 
