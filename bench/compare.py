@@ -2335,6 +2335,9 @@ class TargetResult:
             return "n/a"
         if self.target.measure == "us":
             return f"{self.value:.1f} µs"
+        if f"{self.value:.2f}" == f"{self.target.limit:.2f}":
+            # a ratio that rounds to its limit: a third decimal says on which side it is
+            return f"{self.value:.3f}×"
         return f"{self.value:.2f}×"
 
     def verdict(self) -> str:

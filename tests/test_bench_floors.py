@@ -80,3 +80,18 @@ def test_the_http_floor_makes_the_relays_own_store_calls(
     relay, floor = runs
     assert relay.count("put_deposit") == 5 and relay.count("put_tombstone") == 5
     assert relay == floor
+
+
+def test_a_ratio_that_rounds_to_its_limit_shows_a_third_decimal(compare: ModuleType) -> None:
+    """``1.10× NOT met`` would read as a contradiction: near the limit the verdict's side shows."""
+    target = compare.Target(12, "floor", 1.1)
+
+    def text(value: float) -> str:
+        met = value <= target.limit
+        shown: str = compare.TargetResult("case", target, value, met).value_text()
+        return f"{shown} {'met' if met else 'NOT met'}"
+
+    assert text(1.1014) == "1.101× NOT met"
+    assert text(1.0996) == "1.100× met"
+    assert text(1.0949) == "1.09× met"
+    assert text(1.1051) == "1.11× NOT met"
