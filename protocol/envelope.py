@@ -219,8 +219,12 @@ def _longest_zeros() -> dict[int, bytes]:
 #: the padding after the marker is zeros and that the body is the padded size of its content.
 _LONGEST_ZEROS: Final = _longest_zeros()
 #: ``_SMALL_PADDINGS[n]`` pads a body of ``n`` ≤ 256 unpadded bytes (the marker counted) to
-#: 256: built once (about 14 KB) instead of sliced per message.
-_SMALL_PADDINGS: Final = tuple(_PADDING[: MIN_BODY_SIZE + 1 - n] for n in range(MIN_BODY_SIZE + 1))
+#: 256: built once (about 14 KB) instead of sliced per message. A body holds at least the
+#: ratchet's overhead and the marker, so the entries below that are empty.
+_SMALL_PADDINGS: Final = tuple(
+    _PADDING[: MIN_BODY_SIZE + 1 - n] if n >= _SESSION_OVERHEAD else b""
+    for n in range(MIN_BODY_SIZE + 1)
+)
 
 
 def is_padded_size(size: int) -> bool:
@@ -925,7 +929,7 @@ def _unpad_session(padded: bytes) -> bytes:
     content, marker, zeros = padded.rpartition(_MARKER)
     try:
         fits = marker and _LONGEST_ZEROS[len(padded)].startswith(zeros)
-    except KeyError:  # no body has this size (open_session checked it before: not from there)
+    except KeyError:  # a length no body has: open_session checks the size first, so never from it
         fits = False
     if not fits:
         unpad(padded)  # decode.padding if the marker or the zeros are wrong

@@ -200,8 +200,8 @@ def test_session_unpad_is_unpad_and_the_size_check(data: bytes, tail: int, edit:
 
 def test_session_unpad_at_every_body_size_boundary() -> None:
     """At every body size up to 64 KiB, the written-out unpad (§9.5) agrees with the definition
-    on the shortest content the size admits, one byte shorter, the longest, and one zero
-    more or less than each: the per-size table of zero runs is PADMÉ's table."""
+    on the shortest content the size admits, one byte shorter and one longer, and the two
+    longest: the per-size table of zero runs is PADMÉ's table."""
     from protocol import envelope
 
     sizes = sorted(s for s in range(MAX_BODY_SIZE + 1) if is_padded_size(s))
