@@ -13,7 +13,10 @@ Usage (from the repository root)::
 Method. For each case every *subject* — Blindpost, the case's floor, each installed peer — is
 set up, warmed up and calibrated to the number of iterations ``n`` whose timing lasts at least
 ``--min-round-ms``; then ``--rounds`` rounds run interleaved (A, B, C, A, B, C, …), each timing
-``n`` iterations with ``time.perf_counter_ns`` and recording the time per iteration. The table
+``n`` iterations with ``time.perf_counter_ns`` and recording the time per iteration. Each such
+round first runs one untimed iteration of its subject, so that no subject is charged for the
+caches the previous one left cold (a case with a fixed batch size, ``Case.size``, excepted). The
+table
 reports, per subject, the median over rounds, the minimum and the maximum, and the ratios
 Blindpost / floor and Blindpost / peer of the medians (below 1: Blindpost is faster). Set-up
 that is not part of the operation (fresh one-time prekeys, pre-encrypted messages) is outside
@@ -2299,9 +2302,17 @@ def run_case(case: Case, rounds: int, min_round_ns: int, log: TextIO) -> CaseRes
                 result.skipped[label] = f"FAILED while timing: {type(exc).__name__}: {exc}"
                 del timers[label]
         samples: dict[str, list[float]] = {label: [] for label in timers}
+        # A calibrated round starts with one untimed iteration: the subject timed just before
+        # (another subject of the case) has evicted this one's code and data, and a round of
+        # ~10 iterations would otherwise charge that cold start to the subject with the most
+        # code, by up to 3 % (bench/REPORT.md, 2026-12-04 evening). Fixed-size rounds (a batch
+        # with its fetch and commit) are timed as they are.
+        warm = case.size is None
         for _ in range(rounds):
             for label, timer in timers.items():
                 n = sizes[label]
+                if warm:
+                    timer(1)
                 samples[label].append(timer(n) / n / 1000.0)
         for label, values in samples.items():
             stats = Stats(statistics.median(values), min(values), max(values), sizes[label], rounds)

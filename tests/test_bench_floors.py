@@ -95,3 +95,24 @@ def test_a_ratio_that_rounds_to_its_limit_shows_a_third_decimal(compare: ModuleT
     assert text(1.0996) == "1.100× met"
     assert text(1.0949) == "1.09× met"
     assert text(1.1051) == "1.11× NOT met"
+
+
+def test_each_calibrated_round_starts_with_one_untimed_iteration(compare: ModuleType) -> None:
+    """A calibrated round is preceded by one iteration of the same subject, so that no subject
+    pays for the caches the previous one left cold; a fixed-size round is timed as it is."""
+    import io
+
+    def run(size: int | None) -> list[int]:
+        calls: list[int] = []
+
+        def timer(n: int) -> int:
+            calls.append(n)
+            return n * 1_000_000  # 1 ms per iteration
+
+        case = compare.Case("probe", "probe", lambda: timer, None, "", size=size)
+        result = compare.run_case(case, 2, 5_000_000, io.StringIO())
+        assert result.blindpost is not None
+        return calls
+
+    assert run(None) == [1, 1, 6, 6] + [1, 6] * 2  # calibration (warm-up, 1, 6, 6), rounds
+    assert run(4) == [4] + [4] * 2
