@@ -2,8 +2,8 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python bench/compare.py                 # every case, ~1.5 minutes on 2 cores
-    .venv/bin/python bench/compare.py --quick         # fewer, shorter rounds, ~15 s
+    .venv/bin/python bench/compare.py                 # every case, ~6 minutes on 2 cores
+    .venv/bin/python bench/compare.py --quick         # fewer, shorter rounds, ~1 minute
     .venv/bin/python bench/compare.py --json out.json # also write the results as JSON
     .venv/bin/python bench/compare.py --markdown      # the tables as Markdown (README, REPORT)
     .venv/bin/python bench/compare.py --case ratchet_100B --case voprf
@@ -64,10 +64,10 @@ peers = importlib.import_module("peers")
 Timer = Callable[[int], int]
 PeerUnavailable = peers.PeerUnavailable
 
-#: Defaults: about 1.5 minutes for every case on the 2-core reference machine.
+#: Defaults: about 6 minutes for every case on 2 cores (the relay cases take most of it).
 DEFAULT_ROUNDS = 101
 DEFAULT_MIN_ROUND_MS = 10.0
-#: ``--quick``: about 15 seconds.
+#: ``--quick``: about a minute.
 QUICK_ROUNDS = 21
 QUICK_MIN_ROUND_MS = 2.0
 #: A 1-minute load average above this at start prints a warning.
@@ -2672,7 +2672,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Blindpost next to its floors and peers, in one process (issue 6)."
     )
-    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (~30 s)")
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (~1 minute)")
     parser.add_argument("--rounds", type=int, help=f"rounds per case (default {DEFAULT_ROUNDS})")
     parser.add_argument(
         "--min-round-ms",
