@@ -15,9 +15,8 @@ set up, warmed up and calibrated to the number of iterations ``n`` whose timing 
 ``--min-round-ms``; then ``--rounds`` rounds run interleaved (A, B, C, A, B, C, …), each timing
 ``n`` iterations with ``time.perf_counter_ns`` and recording the time per iteration. Each such
 round first runs one untimed iteration of its subject, so that no subject is charged for the
-caches the previous one left cold (a case with a fixed batch size, ``Case.size``, excepted). The
-table
-reports, per subject, the median over rounds, the minimum and the maximum, and the ratios
+caches the previous one left cold (a case with a fixed batch size, ``Case.size``, excepted).
+The table reports, per subject, the median over rounds, the minimum and the maximum, and the ratios
 Blindpost / floor and Blindpost / peer of the medians (below 1: Blindpost is faster). Set-up
 that is not part of the operation (fresh one-time prekeys, pre-encrypted messages) is outside
 the timed window. Before the rounds of a case the garbage collector runs once and the surviving
